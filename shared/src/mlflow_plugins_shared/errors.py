@@ -1,0 +1,52 @@
+"""MlflowException constructors with the right error codes and redacted messages."""
+
+from __future__ import annotations
+
+from mlflow.exceptions import MlflowException, MlflowNotImplementedException
+from mlflow.protos.databricks_pb2 import (
+    INTERNAL_ERROR,
+    INVALID_PARAMETER_VALUE,
+    PERMISSION_DENIED,
+    RESOURCE_DOES_NOT_EXIST,
+    TEMPORARILY_UNAVAILABLE,
+    UNAUTHENTICATED,
+)
+
+from mlflow_plugins_shared.redact import redact_text
+
+
+def _exc(message: str, code: int, secrets: tuple[str, ...] = ()) -> MlflowException:
+    return MlflowException(redact_text(message, secrets=secrets), error_code=code)
+
+
+def invalid_parameter(message: str, *secrets: str) -> MlflowException:
+    return _exc(message, INVALID_PARAMETER_VALUE, secrets)
+
+
+def config_error(setting: str, problem: str, *secrets: str) -> MlflowException:
+    """A misconfiguration: the message names the setting the user has to fix."""
+    return _exc(f"{setting}: {problem}", INVALID_PARAMETER_VALUE, secrets)
+
+
+def not_found(message: str) -> MlflowException:
+    return _exc(message, RESOURCE_DOES_NOT_EXIST)
+
+
+def unavailable(message: str, *secrets: str) -> MlflowException:
+    return _exc(message, TEMPORARILY_UNAVAILABLE, secrets)
+
+
+def unauthenticated(message: str, *secrets: str) -> MlflowException:
+    return _exc(message, UNAUTHENTICATED, secrets)
+
+
+def permission_denied(message: str, *secrets: str) -> MlflowException:
+    return _exc(message, PERMISSION_DENIED, secrets)
+
+
+def internal(message: str, *secrets: str) -> MlflowException:
+    return _exc(message, INTERNAL_ERROR, secrets)
+
+
+def not_implemented(owner: str, method: str) -> MlflowNotImplementedException:
+    return MlflowNotImplementedException(f"{owner}.{method} is not supported by this plugin.")

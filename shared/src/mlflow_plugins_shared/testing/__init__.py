@@ -1,0 +1,1 @@
+"""Test kits shared by the plugin packages (import only from tests)."""

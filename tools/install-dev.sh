@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Sets up .venv: uv, the latest MLflow, shared/, tools/testenv-lib and every package editable,
+# plus the test tools. Idempotent and quick when nothing changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${VENV:-$PWD/.venv}"
+stamp="$VENV/.installed"
+inputs=$(cat requirements-dev.txt shared/pyproject.toml tools/testenv-lib/pyproject.toml packages/*/pyproject.toml | sha256sum | cut -c1-16)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$inputs" ] && [ -x "$VENV/bin/python" ]; then exit 0; fi
+if ! command -v uv >/dev/null 2>&1; then
+  echo "# installing uv (fast resolver/installer) with pip" >&2
+  python3 -m pip install -q uv || { echo "could not install uv: pip install uv" >&2; exit 1; }
+fi
+[ -x "$VENV/bin/python" ] || uv venv -q "$VENV" --python "${PYTHON:-python3}"
+editables=(-e shared -e tools/testenv-lib)
+for p in packages/*/; do
+  extras=$(python3 - "$p" <<'PY'
+import sys, tomllib
+d = tomllib.load(open(sys.argv[1] + "pyproject.toml", "rb"))
+print(",".join(k for k in d["project"].get("optional-dependencies", {}) if k != "test"))
+PY
+)
+  if [ -n "$extras" ]; then editables+=(-e "${p%/}[$extras]"); else editables+=(-e "${p%/}"); fi
+done
+echo "# installing the dev environment into $VENV" >&2
+uv pip install -q --python "$VENV/bin/python" -r requirements-dev.txt "${editables[@]}"
+echo "$inputs" > "$stamp"

@@ -1,0 +1,5 @@
+import sys
+
+from mlflow_testenv.cli import main
+
+sys.exit(main())

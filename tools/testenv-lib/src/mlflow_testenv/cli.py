@@ -1,0 +1,84 @@
+"""`tools/testenv up <service> [options] ... | down [service...] | status | list`."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+
+from mlflow_testenv.core import TestenvError, recorded, services, start_service
+
+USAGE = """usage: tools/testenv up <service> [--option ...] [<service> ...]
+       tools/testenv down [<service> ...]
+       tools/testenv status
+       tools/testenv list
+
+`up` starts each service on 127.0.0.1 (free port), waits until it is healthy and prints
+`export NAME=value` lines: eval "$(tools/testenv up es postgres)".
+Options after a service name go to that service (e.g. `up mlflow --app-name rbac`).
+"""
+
+
+def _split(args: list[str], known: set[str]) -> list[tuple[str, list[str]]]:
+    groups: list[tuple[str, list[str]]] = []
+    for a in args:
+        if a in known and (not groups or not groups[-1][1] or not groups[-1][1][-1].startswith("--") or "=" in groups[-1][1][-1]):
+            groups.append((a, []))
+        elif groups:
+            groups[-1][1].append(a)
+        else:
+            raise TestenvError(f"unknown service {a!r}; known: {', '.join(sorted(known))}")
+    return groups
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0 if argv else 2
+    cmd, rest = argv[0], argv[1:]
+    try:
+        if cmd == "list":
+            for name, svc in sorted(services().items()):
+                print(f"{name:12} {svc.description}")
+            return 0
+        if cmd == "up":
+            if not rest:
+                raise TestenvError("name at least one service: " + ", ".join(sorted(services())))
+            started = []
+            try:
+                for name, opts in _split(rest, set(services())):
+                    print(f"# starting {name} ...", file=sys.stderr)
+                    started.append(start_service(name, opts))
+            except BaseException:
+                for r in started:
+                    r.stop()
+                raise
+            for r in started:
+                print(f"# {r.name}: pid {r.pid}, port {r.port}, data {r.workdir}")
+                for k, v in r.exports.items():
+                    print(f"export {k}={shlex.quote(v)}")
+            return 0
+        if cmd == "down":
+            targets = [r for r in recorded() if not rest or r.name in rest]
+            for r in targets:
+                r.stop()
+                print(f"# stopped {r.name} (pid {r.pid})", file=sys.stderr)
+            if not targets:
+                print("# nothing to stop", file=sys.stderr)
+            return 0
+        if cmd == "status":
+            rs = recorded()
+            if not rs:
+                print("nothing running")
+            for r in rs:
+                urls = " ".join(f"{k}={v}" for k, v in r.exports.items() if k.endswith("_URL"))
+                print(f"{r.name:12} pid {r.pid:<7} port {r.port:<6} {urls}")
+            return 0
+        raise TestenvError(f"unknown command {cmd!r}\n{USAGE}")
+    except TestenvError as e:
+        print(f"testenv: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
