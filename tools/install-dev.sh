@@ -17,7 +17,7 @@ for p in packages/*/; do
   extras=$(python3 - "$p" <<'PY'
 import sys, tomllib
 d = tomllib.load(open(sys.argv[1] + "pyproject.toml", "rb"))
-print(",".join(k for k in d["project"].get("optional-dependencies", {}) if k != "test"))
+print(",".join(d["project"].get("optional-dependencies", {})))
 PY
 )
   if [ -n "$extras" ]; then editables+=(-e "${p%/}[$extras]"); else editables+=(-e "${p%/}"); fi
