@@ -56,7 +56,8 @@ _PATTERNS = [
     # scheme://user:password@host
     (re.compile(r"(?P<pre>[a-zA-Z][\w+.-]*://[^\s:/@]*:)[^\s@/]+(?P<post>@)"), r"\g<pre>***\g<post>"),
     # Authorization: Bearer xxx / Basic xxx / AWS4-HMAC-SHA256 ...
-    (re.compile(r"(?i)\b(Bearer|Basic|Token)\s+[A-Za-z0-9\-._~+/=]{6,}"), r"\1 ***"),
+    (re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/=]{8,}"), r"\1 ***"),
+    (re.compile(r"\b(Token)\s+[A-Za-z0-9\-._~+/=]{8,}"), r"\1 ***"),
     (re.compile(r"(?i)(Signature=)[0-9a-f]{16,}"), r"\1***"),
     # key=value / key: value / "key": "value" for sensitive keys
     (

@@ -1,0 +1,95 @@
+"""tools/testenv itself: up/status/down through the CLI, restart on the same data, clean errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from mlflow_testenv import TestenvError, start_service
+from mlflow_testenv.core import _alive
+
+ROOT = Path(__file__).resolve().parents[2]
+TESTENV = str(ROOT / "tools" / "testenv")
+
+
+@pytest.fixture
+def isolated_state(tmp_path, monkeypatch):
+    env = {**os.environ, "MLFLOW_TESTENV_HOME": str(tmp_path / "state"), "TESTENV_PYTHON": sys.executable}
+    return env
+
+
+def _run(env, *args, check=True):
+    r = subprocess.run([TESTENV, *args], env=env, capture_output=True, text=True, timeout=300)
+    if check and r.returncode != 0:
+        raise AssertionError(f"testenv {args} failed: {r.stderr}")
+    return r
+
+
+def _exports(stdout: str) -> dict[str, str]:
+    out = {}
+    for line in stdout.splitlines():
+        if line.startswith("export "):
+            k, _, v = line[len("export "):].partition("=")
+            out[k] = v.strip("'")
+    return out
+
+
+def test_up_status_down_leaves_nothing_running(isolated_state):
+    r = _run(isolated_state, "up", "es", "postgres", "s3")
+    env = _exports(r.stdout)
+    assert requests.get(env["MLFLOW_TESTENV_ES_URL"], timeout=5).json()["version"]["number"].startswith("8.")
+    assert requests.get(env["MLFLOW_TESTENV_S3_URL"] + "/moto-api/", timeout=5).status_code == 200
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(env["MLFLOW_TESTENV_POSTGRES_URL"].replace("postgresql://", "postgresql+psycopg2://"))
+    with engine.connect() as c:
+        assert c.execute(sqlalchemy.text("select 1")).scalar() == 1
+    engine.dispose()
+
+    status = _run(isolated_state, "status").stdout
+    for name in ("es", "postgres", "s3"):
+        assert name in status
+    pids = [int(line.split()[2]) for line in status.splitlines() if " pid " in line]
+    assert len(pids) == 3
+
+    _run(isolated_state, "down")
+    assert "nothing running" in _run(isolated_state, "status").stdout
+    assert not any(_alive(p) for p in pids)
+    port = env["MLFLOW_TESTENV_POSTGRES_PORT"]
+    leftovers = subprocess.run(["pgrep", "-f", f"-p {port}"], capture_output=True, text=True).stdout.strip()
+    assert leftovers == "", f"postgres still running: {leftovers}"
+    with pytest.raises(requests.ConnectionError):
+        requests.get(env["MLFLOW_TESTENV_ES_URL"], timeout=2)
+
+
+def test_unknown_service_is_a_clear_error(isolated_state):
+    r = _run(isolated_state, "up", "nosuchdb", check=False)
+    assert r.returncode == 1
+    assert "unknown service 'nosuchdb'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_restart_keeps_data_on_same_port():
+    srv = start_service("es", parent_pid=os.getpid(), record=False)
+    try:
+        url = srv.exports["MLFLOW_TESTENV_ES_URL"]
+        assert requests.put(f"{url}/keep/_doc/1?refresh=true", json={"v": 1}, timeout=5).status_code in (200, 201)
+        srv = srv.restart()
+        assert srv.exports["MLFLOW_TESTENV_ES_URL"] == url
+        assert requests.get(f"{url}/keep/_doc/1", timeout=5).json()["_source"] == {"v": 1}
+    finally:
+        srv.stop()
+    assert not _alive(srv.pid)
+
+
+def test_taken_port_is_reported():
+    srv = start_service("es", parent_pid=os.getpid(), record=False)
+    try:
+        with pytest.raises(TestenvError, match="already in use"):
+            start_service("es", port=srv.port, record=False)
+    finally:
+        srv.stop()
