@@ -1,0 +1,324 @@
+"""Buckets, objects and multipart uploads kept on disk (data file + JSON metadata per object),
+with an in-memory sorted key index rebuilt at start-up. Writes land in a temp file and are
+renamed into place, so a reader never sees a half-written object."""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from mlflow_testenv.oss_server.errors import (
+    OssError, invalid_argument, no_such_bucket, no_such_key, no_such_upload,
+)
+
+try:  # crcmod comes with oss2; without it the server omits x-oss-hash-crc64ecma (oss2 then skips the check)
+    import crcmod
+
+    def _crc64() -> object | None:
+        return crcmod.Crc(0x142F0E1EBA9EA3693, initCrc=0, rev=True, xorOut=0xFFFFFFFFFFFFFFFF)
+except ImportError:  # pragma: no cover
+    def _crc64() -> object | None:
+        return None
+
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+MAX_KEY_BYTES = 1023
+MIN_PART_SIZE = 100 * 1024
+MAX_PARTS = 10000
+CHUNK = 1024 * 1024
+
+
+@dataclass
+class ObjectMeta:
+    key: str
+    size: int
+    etag: str  # without quotes, upper-case hex (multipart: "<hex>-<n>")
+    last_modified: float
+    content_type: str = "application/octet-stream"
+    user_meta: dict[str, str] = field(default_factory=dict)
+    crc64: str | None = None
+    object_type: str = "Normal"
+
+
+@dataclass
+class Written:
+    path: Path
+    size: int
+    md5: bytes
+    crc64: str | None
+
+
+def check_key(key: str) -> None:
+    if not key:
+        raise invalid_argument("Object name must not be empty.")
+    if len(key.encode()) > MAX_KEY_BYTES:
+        raise OssError(400, "InvalidObjectName", "The name of the object is too long.")
+    if key.startswith("/") or key.startswith("\\"):
+        raise OssError(400, "InvalidObjectName", "The object name must not start with '/' or '\\'.")
+
+
+def check_bucket_name(name: str) -> None:
+    if not BUCKET_NAME.match(name):
+        raise OssError(400, "InvalidBucketName", "The specified bucket is not valid.", BucketName=name)
+
+
+class Store:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._index: dict[str, dict[str, ObjectMeta]] = {}
+        self._sorted: dict[str, list[str]] = {}
+        for bdir in sorted(p for p in root.iterdir() if p.is_dir()):
+            self._load_bucket(bdir.name)
+
+    # ---- buckets
+    def _bdir(self, bucket: str) -> Path:
+        return self.root / bucket
+
+    def _load_bucket(self, bucket: str) -> None:
+        metas: dict[str, ObjectMeta] = {}
+        for mf in (self._bdir(bucket) / "objects").glob("*/*.json"):
+            try:
+                m = ObjectMeta(**json.loads(mf.read_text()))
+            except (OSError, ValueError, TypeError):
+                continue
+            metas[m.key] = m
+        self._index[bucket] = metas
+        self._sorted[bucket] = sorted(metas)
+
+    def create_bucket(self, bucket: str) -> None:
+        check_bucket_name(bucket)
+        with self._lock:
+            if bucket in self._index:
+                return
+            (self._bdir(bucket) / "objects").mkdir(parents=True, exist_ok=True)
+            (self._bdir(bucket) / "uploads").mkdir(parents=True, exist_ok=True)
+            (self._bdir(bucket) / "tmp").mkdir(parents=True, exist_ok=True)
+            self._index[bucket] = {}
+            self._sorted[bucket] = []
+
+    def require_bucket(self, bucket: str) -> None:
+        if bucket not in self._index:
+            raise no_such_bucket(bucket)
+
+    def buckets(self) -> list[str]:
+        return sorted(self._index)
+
+    # ---- objects
+    def _paths(self, bucket: str, key: str) -> tuple[Path, Path]:
+        h = hashlib.sha256(key.encode()).hexdigest()
+        d = self._bdir(bucket) / "objects" / h[:2]
+        return d / h, d / (h + ".json")
+
+    def receive(self, bucket: str, body: Iterator[bytes]) -> Written:
+        """Stream a request body into a temp file, hashing as it goes."""
+        self.require_bucket(bucket)
+        md5 = hashlib.md5()
+        crc = _crc64()
+        size = 0
+        fd, name = tempfile.mkstemp(dir=self._bdir(bucket) / "tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                for chunk in body:
+                    md5.update(chunk)
+                    if crc is not None:
+                        crc.update(chunk)
+                    f.write(chunk)
+                    size += len(chunk)
+        except BaseException:
+            os.unlink(name)
+            raise
+        return Written(Path(name), size, md5.digest(), str(crc.crcValue) if crc is not None else None)
+
+    def commit(self, bucket: str, key: str, written: Written, meta: ObjectMeta) -> None:
+        data, mfile = self._paths(bucket, key)
+        data.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            os.replace(written.path, data)
+            tmp = mfile.with_suffix(".json.tmp")
+            tmp.write_text(json.dumps(asdict(meta)))
+            os.replace(tmp, mfile)
+            idx = self._index[bucket]
+            if key not in idx:
+                bisect.insort(self._sorted[bucket], key)
+            idx[key] = meta
+
+    def discard(self, written: Written) -> None:
+        written.path.unlink(missing_ok=True)
+
+    def head(self, bucket: str, key: str) -> ObjectMeta:
+        self.require_bucket(bucket)
+        meta = self._index[bucket].get(key)
+        if meta is None:
+            raise no_such_key(key)
+        return meta
+
+    def open(self, bucket: str, key: str) -> tuple[ObjectMeta, BinaryIO]:
+        with self._lock:
+            meta = self.head(bucket, key)
+            return meta, open(self._paths(bucket, key)[0], "rb")
+
+    def delete(self, bucket: str, key: str) -> bool:
+        self.require_bucket(bucket)
+        data, mfile = self._paths(bucket, key)
+        with self._lock:
+            if self._index[bucket].pop(key, None) is None:
+                return False
+            keys = self._sorted[bucket]
+            i = bisect.bisect_left(keys, key)
+            if i < len(keys) and keys[i] == key:
+                del keys[i]
+            mfile.unlink(missing_ok=True)
+            data.unlink(missing_ok=True)
+        return True
+
+    def copy(self, src_bucket: str, src_key: str, bucket: str, key: str, meta: ObjectMeta | None) -> ObjectMeta:
+        src_meta, f = self.open(src_bucket, src_key)
+        with f:
+            written = self.receive(bucket, iter(lambda: f.read(CHUNK), b""))
+        new = ObjectMeta(**asdict(src_meta))
+        new.key = key
+        new.last_modified = time.time()
+        if meta is not None:  # x-oss-metadata-directive: REPLACE
+            new.user_meta, new.content_type = meta.user_meta, meta.content_type
+        self.commit(bucket, key, written, new)
+        return new
+
+    def list(self, bucket: str, prefix: str, start_after: str, delimiter: str, max_keys: int
+             ) -> tuple[list[ObjectMeta], list[str], bool, str]:
+        """Objects and common prefixes after `start_after`; returns (objects, prefixes, truncated, last)."""
+        self.require_bucket(bucket)
+        with self._lock:
+            keys = self._sorted[bucket]
+            idx = self._index[bucket]
+            i = bisect.bisect_right(keys, start_after) if start_after else 0
+            i = max(i, bisect.bisect_left(keys, prefix))
+            objects: list[ObjectMeta] = []
+            prefixes: list[str] = []
+            last = ""
+            while i < len(keys):
+                k = keys[i]
+                if not k.startswith(prefix):
+                    break
+                if len(objects) + len(prefixes) >= max_keys:
+                    return objects, prefixes, True, last
+                if delimiter:
+                    pos = k.find(delimiter, len(prefix))
+                    if pos >= 0:
+                        common = k[: pos + len(delimiter)]
+                        prefixes.append(common)
+                        last = common
+                        # skip every key under this common prefix
+                        i = bisect.bisect_left(keys, common[:-1] + chr(ord(common[-1]) + 1))
+                        continue
+                objects.append(idx[k])
+                last = k
+                i += 1
+            return objects, prefixes, False, last
+
+    # ---- multipart
+    def _udir(self, bucket: str, upload_id: str) -> Path:
+        if not re.fullmatch(r"[0-9A-F]{32}", upload_id):
+            raise no_such_upload(upload_id)
+        return self._bdir(bucket) / "uploads" / upload_id
+
+    def initiate(self, bucket: str, key: str, meta: ObjectMeta) -> str:
+        self.require_bucket(bucket)
+        upload_id = uuid.uuid4().hex.upper()
+        d = self._udir(bucket, upload_id)
+        d.mkdir(parents=True)
+        (d / "upload.json").write_text(json.dumps(asdict(meta) | {"initiated": time.time()}))
+        return upload_id
+
+    def upload_meta(self, bucket: str, key: str, upload_id: str) -> dict:
+        self.require_bucket(bucket)
+        try:
+            info = json.loads((self._udir(bucket, upload_id) / "upload.json").read_text())
+        except (OSError, ValueError):
+            raise no_such_upload(upload_id) from None
+        if info["key"] != key:
+            raise no_such_upload(upload_id)
+        return info
+
+    def put_part(self, bucket: str, key: str, upload_id: str, number: int, written: Written) -> None:
+        self.upload_meta(bucket, key, upload_id)
+        d = self._udir(bucket, upload_id)
+        info = {"number": number, "size": written.size, "etag": written.md5.hex().upper(),
+                "crc64": written.crc64, "last_modified": time.time()}
+        with self._lock:
+            if not d.exists():
+                self.discard(written)
+                raise no_such_upload(upload_id)
+            os.replace(written.path, d / f"part-{number:05d}")
+            (d / f"part-{number:05d}.json").write_text(json.dumps(info))
+
+    def parts(self, bucket: str, key: str, upload_id: str) -> list[dict]:
+        self.upload_meta(bucket, key, upload_id)
+        d = self._udir(bucket, upload_id)
+        out = []
+        for pf in sorted(d.glob("part-*.json")):
+            try:
+                out.append(json.loads(pf.read_text()))
+            except (OSError, ValueError):
+                continue
+        return out
+
+    def abort(self, bucket: str, key: str, upload_id: str) -> None:
+        self.upload_meta(bucket, key, upload_id)
+        with self._lock:
+            shutil.rmtree(self._udir(bucket, upload_id), ignore_errors=True)
+
+    def complete(self, bucket: str, key: str, upload_id: str, wanted: list[tuple[int, str]]) -> ObjectMeta:
+        info = self.upload_meta(bucket, key, upload_id)
+        have = {p["number"]: p for p in self.parts(bucket, key, upload_id)}
+        if not wanted:
+            raise malformed("The XML you provided was not well-formed or did not validate against our published schema.")
+        numbers = [n for n, _ in wanted]
+        if numbers != sorted(set(numbers)):
+            raise OssError(400, "InvalidPartOrder", "The list of parts was not in ascending order.")
+        for i, (n, etag) in enumerate(wanted):
+            part = have.get(n)
+            if part is None or part["etag"] != etag.strip('"').upper():
+                raise OssError(400, "InvalidPart", "One or more of the specified parts could not be found "
+                               "or the specified entity tag might not have matched the part's entity tag.",
+                               PartNumber=str(n))
+            if i < len(wanted) - 1 and part["size"] < MIN_PART_SIZE:
+                raise OssError(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size.",
+                               PartNumber=str(n), MinSizeAllowed=str(MIN_PART_SIZE))
+        d = self._udir(bucket, upload_id)
+
+        def chunks() -> Iterator[bytes]:
+            for n, _ in wanted:
+                with open(d / f"part-{n:05d}", "rb") as f:
+                    yield from iter(lambda f=f: f.read(CHUNK), b"")
+
+        written = self.receive(bucket, chunks())
+        etag_md5 = hashlib.md5(b"".join(bytes.fromhex(have[n]["etag"]) for n, _ in wanted))
+        info.pop("initiated", None)
+        meta = ObjectMeta(**info)
+        meta.size, meta.last_modified, meta.crc64 = written.size, time.time(), written.crc64
+        meta.etag = f"{etag_md5.hexdigest().upper()}-{len(wanted)}"
+        meta.object_type = "Multipart"
+        with self._lock:
+            if not d.exists():
+                self.discard(written)
+                raise no_such_upload(upload_id)
+            self.commit(bucket, key, written, meta)
+            shutil.rmtree(d, ignore_errors=True)
+        return meta
+
+
+def malformed(message: str) -> OssError:
+    return OssError(400, "MalformedXML", message)
