@@ -1,0 +1,283 @@
+"""One small adapter over the `elasticsearch` and `opensearch-py` clients.
+
+Everything goes through raw REST calls of the documented core APIs (document get/index/
+delete, _mget, _bulk, _search, _index_template), so the two engines behave the same and the
+store never depends on a client's typed helpers. Transient faults (connection errors, 429,
+5xx) are retried with backoff here; everything else becomes an `EsRequestError` carrying the
+HTTP status and the engine's error type, which callers turn into MlflowExceptions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from mlflow_plugins_shared.errors import invalid_parameter, permission_denied, unauthenticated, unavailable
+from mlflow_plugins_shared.redact import redact_text
+from mlflow_plugins_shared.retry import http_status_is_transient, retrying
+
+from mlflow_store_es.config import EsConfig
+
+_logger = logging.getLogger(__name__)
+_JSON = {"accept": "application/json", "content-type": "application/json"}
+_NDJSON = {"accept": "application/json", "content-type": "application/x-ndjson"}
+
+
+class EsRequestError(Exception):
+    """A non-2xx answer from the engine (status None = no answer at all)."""
+
+    def __init__(self, status: int | None, error_type: str, reason: str) -> None:
+        super().__init__(f"{status} {error_type}: {reason}")
+        self.status = status
+        self.error_type = error_type
+        self.reason = reason
+
+    @property
+    def transient(self) -> bool:
+        return self.status is None or http_status_is_transient(self.status)
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+
+
+def _error_from_body(status: int | None, body: Any) -> EsRequestError:
+    error_type, reason = "error", ""
+    if isinstance(body, Mapping):
+        err = body.get("error")
+        if isinstance(err, Mapping):
+            error_type = str(err.get("type", "error"))
+            reason = str(err.get("reason", ""))
+            causes = err.get("root_cause")
+            if not reason and isinstance(causes, list) and causes:
+                reason = str(causes[0].get("reason", ""))
+        elif err is not None:
+            reason = str(err)
+    elif body is not None:
+        reason = str(body)[:500]
+    return EsRequestError(status, error_type, reason)
+
+
+class _ElasticsearchTransport:
+    def __init__(self, cfg: EsConfig) -> None:
+        import elasticsearch
+
+        kwargs: dict[str, Any] = {
+            "request_timeout": cfg.timeout,
+            "max_retries": 0,
+            "retry_on_timeout": False,
+            "verify_certs": cfg.verify_certs,
+        }
+        if cfg.username is not None:
+            kwargs["basic_auth"] = (cfg.username, cfg.password.get() if cfg.password else "")
+        if cfg.api_key:
+            kwargs["api_key"] = cfg.api_key.get()
+        for name in ("ca_certs", "client_cert", "client_key"):
+            if getattr(cfg, name):
+                kwargs[name] = getattr(cfg, name)
+        if not cfg.verify_certs and cfg.url.startswith("https"):
+            kwargs["ssl_show_warn"] = False
+        self._es = elasticsearch
+        self._client = elasticsearch.Elasticsearch(cfg.url, **kwargs)
+
+    def request(self, method: str, path: str, params: Mapping[str, Any] | None, body: Any, ndjson: bool) -> Any:
+        import elastic_transport
+
+        try:
+            resp = self._client.perform_request(
+                method, path, params=params or None, headers=_NDJSON if ndjson else _JSON, body=body
+            )
+        except self._es.ApiError as e:
+            raise _error_from_body(e.meta.status, e.body) from None
+        except elastic_transport.TransportError as e:
+            raise EsRequestError(None, type(e).__name__, str(e)[:300]) from None
+        return resp.body
+
+
+class _OpenSearchTransport:
+    def __init__(self, cfg: EsConfig) -> None:
+        import opensearchpy
+
+        kwargs: dict[str, Any] = {
+            "timeout": cfg.timeout,
+            "max_retries": 0,
+            "retry_on_timeout": False,
+            "verify_certs": cfg.verify_certs,
+            "use_ssl": cfg.url.startswith("https"),
+        }
+        if cfg.username is not None:
+            kwargs["http_auth"] = (cfg.username, cfg.password.get() if cfg.password else "")
+        if cfg.api_key:
+            kwargs["headers"] = {"authorization": f"ApiKey {cfg.api_key.get()}"}
+        for name in ("ca_certs", "client_cert", "client_key"):
+            if getattr(cfg, name):
+                kwargs[name] = getattr(cfg, name)
+        if not cfg.verify_certs:
+            kwargs["ssl_show_warn"] = False
+        self._os = opensearchpy
+        self._client = opensearchpy.OpenSearch(hosts=[cfg.url], **kwargs)
+
+    def request(self, method: str, path: str, params: Mapping[str, Any] | None, body: Any, ndjson: bool) -> Any:
+        try:
+            return self._client.transport.perform_request(
+                method, path, params=params or None, body=body, headers=_NDJSON if ndjson else _JSON
+            )
+        except self._os.exceptions.ConnectionError as e:
+            raise EsRequestError(None, type(e).__name__, str(e)[:300]) from None
+        except self._os.exceptions.TransportError as e:
+            status = e.status_code if isinstance(e.status_code, int) else None
+            raise _error_from_body(status, e.info if e.info is not None else e.error) from None
+
+
+def _missing_driver(engine: str, package: str, extra: str) -> Exception:
+    return invalid_parameter(
+        f"The {engine} store needs the {package!r} package: pip install 'mlflow-store-es[{extra}]'"
+    )
+
+
+class EsClient:
+    """Raw REST calls with retries, error translation and no secret in any message."""
+
+    def __init__(self, cfg: EsConfig, *, attempts: int = 6, deadline: float = 60.0) -> None:
+        self.cfg = cfg
+        self.requests = 0  # count of HTTP calls made (for benchmarks)
+        self._attempts = attempts
+        self._deadline = deadline
+        if cfg.engine == "opensearch":
+            try:
+                self._transport: Any = _OpenSearchTransport(cfg)
+            except ImportError:
+                raise _missing_driver("OpenSearch", "opensearch-py", "opensearch") from None
+        else:
+            try:
+                self._transport = _ElasticsearchTransport(cfg)
+            except ImportError:
+                raise _missing_driver("Elasticsearch", "elasticsearch", "elasticsearch") from None
+
+    def __repr__(self) -> str:
+        return f"EsClient(engine={self.cfg.engine!r}, url={self.cfg.url!r}, prefix={self.cfg.index_prefix!r})"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        ndjson: bool = False,
+        ok: tuple[int, ...] = (),
+    ) -> Any:
+        """Perform one call. Statuses in `ok` come back as `{"_status": n, ...}` instead of raising."""
+        data = body if body is None or isinstance(body, str) else dumps(body)
+
+        def once() -> Any:
+            self.requests += 1
+            _logger.debug("%s %s", method, path)
+            return self._transport.request(method, path, params, data, ndjson)
+
+        try:
+            for attempt in retrying(lambda e: isinstance(e, EsRequestError) and e.transient,
+                                    attempts=self._attempts, deadline=self._deadline, what=f"{method} {path}"):
+                with attempt:
+                    return once()
+        except EsRequestError as e:
+            if e.status in ok:
+                return {"_status": e.status, "error": {"type": e.error_type, "reason": e.reason}}
+            raise self.translate(e) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def translate(self, e: EsRequestError) -> Exception:
+        where = f"{self.cfg.engine} at {self.cfg.url}"
+        reason = redact_text(e.reason, self.cfg.secrets())[:500]
+        if e.status is None:
+            return unavailable(f"Cannot reach {where}: {reason or e.error_type}. "
+                               "Check the host/port in the store URI and that the cluster is up.")
+        if e.status == 401:
+            return unauthenticated(f"{where} rejected the credentials (401). Check MLFLOW_STORE_ES_USERNAME/"
+                                   "PASSWORD/API_KEY or the user info in the store URI.")
+        if e.status == 403:
+            return permission_denied(f"{where} denied the request (403): {reason}")
+        if e.status in (429,) or e.status >= 500:
+            return unavailable(f"{where} is unavailable after retries ({e.status} {e.error_type}): {reason}")
+        return invalid_parameter(f"{where} refused the request ({e.status} {e.error_type}): {reason}")
+
+    def translate_status(self, status: int, error_type: str, reason: str) -> Exception:
+        return self.translate(EsRequestError(status, error_type, reason))
+
+    # -- documents -------------------------------------------------------------------------
+    def get(self, index: str, doc_id: str) -> dict[str, Any] | None:
+        r = self.request("GET", f"/{index}/_doc/{_quote(doc_id)}", ok=(404,))
+        return r if r.get("found") else None
+
+    def mget(self, index: str, ids: list[str]) -> list[dict[str, Any] | None]:
+        if not ids:
+            return []
+        r = self.request("POST", f"/{index}/_mget", body={"ids": ids}, ok=(404,))
+        docs = r.get("docs", [None] * len(ids))
+        return [d if d and d.get("found") else None for d in docs]
+
+    def index(self, index: str, doc_id: str, doc: Mapping[str, Any], *, refresh: str | None = None,
+              create: bool = False, seq: tuple[int, int] | None = None) -> dict[str, Any]:
+        """Write one doc. Returns the answer, or {"_status": 409} on a create/seq conflict."""
+        params: dict[str, Any] = {"refresh": refresh or self.cfg.refresh}
+        if create:
+            params["op_type"] = "create"
+        if seq is not None:
+            params["if_seq_no"], params["if_primary_term"] = seq
+        return self.request("PUT", f"/{index}/_doc/{_quote(doc_id)}", params=params, body=doc, ok=(409,))
+
+    def delete(self, index: str, doc_id: str, *, refresh: str | None = None) -> bool:
+        r = self.request("DELETE", f"/{index}/_doc/{_quote(doc_id)}",
+                         params={"refresh": refresh or self.cfg.refresh}, ok=(404,))
+        return r.get("_status") != 404
+
+    def bulk(self, lines: list[str], *, refresh: str | None = None) -> list[dict[str, Any]]:
+        """Send NDJSON lines in one request; retry only the items that failed transiently."""
+        pending = list(range(0, len(lines), 2))
+        results: dict[int, dict[str, Any]] = {}
+        for attempt in range(self._attempts):
+            body = "".join(lines[i] + "\n" + lines[i + 1] + "\n" for i in pending)
+            r = self.request("POST", "/_bulk", params={"refresh": refresh or self.cfg.refresh}, body=body, ndjson=True)
+            retry = []
+            for i, item in zip(pending, r.get("items", [])):
+                res = next(iter(item.values()))
+                status = int(res.get("status", 200))
+                if http_status_is_transient(status) and attempt + 1 < self._attempts:
+                    retry.append(i)
+                else:
+                    results[i] = res
+            if not retry:
+                break
+            pending = retry
+            import time
+
+            time.sleep(min(2.0, 0.1 * 2**attempt))
+        return [results[i] for i in sorted(results)]
+
+    # -- search ----------------------------------------------------------------------------
+    def search(self, index: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self.request("POST", f"/{index}/_search", body=body, ok=(404,))
+
+    def scan(self, index: str, query: Mapping[str, Any], sort: list[Any], *, page: int = 5000,
+             source: Any = True) -> Iterator[dict[str, Any]]:
+        """All hits of `query` in `sort` order, paged with search_after (sort must end on a unique field)."""
+        after: list[Any] | None = None
+        while True:
+            body: dict[str, Any] = {"query": query, "sort": sort, "size": page, "_source": source,
+                                    "track_total_hits": False}
+            if after is not None:
+                body["search_after"] = after
+            hits = self.search(index, body).get("hits", {}).get("hits", [])
+            yield from hits
+            if len(hits) < page:
+                return
+            after = hits[-1]["sort"]
+
+
+def _quote(doc_id: str) -> str:
+    from urllib.parse import quote
+
+    return quote(doc_id, safe="")
+

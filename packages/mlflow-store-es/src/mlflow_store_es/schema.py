@@ -1,0 +1,106 @@
+"""Index names, mappings and the idempotent first-use setup (templates, indices, schema version).
+
+Metric/param/tag keys never become mapped field names (a real cluster caps an index at 1,000
+fields): they live in `enabled: false` objects (kept in _source, not indexed) or as values of
+keyword fields.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_STATE
+
+from mlflow_store_es.client import EsClient
+
+SCHEMA_VERSION = 1
+_logger = logging.getLogger(__name__)
+
+_KW = {"type": "keyword"}
+_LONG = {"type": "long"}
+_OPAQUE = {"type": "object", "enabled": False}
+_STORED = {"type": "keyword", "index": False, "doc_values": False}
+
+MAPPINGS: dict[str, dict[str, Any]] = {
+    "meta": {"version": _LONG, "created": _LONG},
+    "experiments": {
+        "experiment_id": _KW, "name": _KW, "artifact_location": _STORED, "lifecycle_stage": _KW,
+        "creation_time": _LONG, "last_update_time": _LONG, "tags": _OPAQUE,
+    },
+    "experiment_names": {"experiment_id": _KW, "name": _STORED},
+    "runs": {
+        "run_id": _KW, "experiment_id": _KW, "run_name": _KW, "user_id": _KW, "status": _KW,
+        "start_time": _LONG, "end_time": _LONG, "lifecycle_stage": _KW, "artifact_uri": _STORED,
+        "deleted_time": _LONG, "params": _OPAQUE, "tags": _OPAQUE, "latest": _OPAQUE,
+        "metric_keys": _KW, "inputs": _OPAQUE,
+    },
+    "metrics": {
+        "run_id": _KW, "key": _KW, "step": _LONG, "timestamp": _LONG, "value": _STORED,
+        "num": {"type": "double"}, "seq": _KW,
+    },
+    "registered_models": {
+        "name": _KW, "creation_timestamp": _LONG, "last_updated_timestamp": _LONG,
+        "description": _STORED, "tags": _OPAQUE, "aliases": _OPAQUE, "max_version": _LONG,
+    },
+    "model_versions": {
+        "name": _KW, "version": _LONG, "creation_timestamp": _LONG, "last_updated_timestamp": _LONG,
+        "description": _STORED, "user_id": _KW, "current_stage": _KW, "source": _STORED,
+        "run_id": _KW, "status": _KW, "status_message": _STORED, "run_link": _STORED,
+        "tags": _OPAQUE, "deleted": {"type": "boolean"}, "storage_location": _STORED,
+        "model_id": _KW,
+    },
+}
+
+
+class Indices:
+    """Index names for one index prefix."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        for kind in MAPPINGS:
+            setattr(self, kind, f"{prefix}-{kind.replace('_', '-')}")
+
+    meta: str
+    experiments: str
+    experiment_names: str
+    runs: str
+    metrics: str
+    registered_models: str
+    model_versions: str
+
+    def name(self, kind: str) -> str:
+        return str(getattr(self, kind))
+
+
+def ensure_schema(client: EsClient, indices: Indices) -> None:
+    """Create templates, indices and the schema-version record; safe when several servers race."""
+    cfg = client.cfg
+    settings = {"number_of_shards": cfg.shards, "number_of_replicas": cfg.replicas}
+    for kind, props in MAPPINGS.items():
+        name = indices.name(kind)
+        mappings = {"dynamic": "strict", "properties": props}
+        client.request(
+            "PUT", f"/_index_template/{name}", params={"create": "true"},
+            body={"index_patterns": [name], "priority": 500,
+                  "template": {"settings": settings, "mappings": mappings},
+                  "_meta": {"mlflow_store_es_schema": SCHEMA_VERSION}},
+            ok=(400, 409),
+        )
+        r = client.request("PUT", f"/{name}", body={"settings": settings, "mappings": mappings}, ok=(400,))
+        if r.get("_status") == 400 and "already_exists" not in r["error"]["type"]:
+            raise client.translate_status(400, r["error"]["type"], r["error"]["reason"])
+    record = {"version": SCHEMA_VERSION, "created": int(time.time() * 1000)}
+    r = client.index(indices.meta, "schema", record, create=True, refresh="true")
+    if r.get("_status") == 409:
+        found = client.get(indices.meta, "schema")
+        version = int((found or {}).get("_source", {}).get("version", SCHEMA_VERSION))
+        if version > SCHEMA_VERSION:
+            raise MlflowException(
+                f"Indices with prefix {indices.prefix!r} were created by a newer mlflow-store-es "
+                f"(schema {version}; this release reads schema {SCHEMA_VERSION}). Upgrade mlflow-store-es.",
+                INVALID_STATE,
+            )
+    _logger.debug("schema %s ready for prefix %s", SCHEMA_VERSION, indices.prefix)

@@ -1,0 +1,474 @@
+"""MLflow tracking store on Elasticsearch/OpenSearch.
+
+Layout: one doc per experiment (tags inside), one name-claim doc per experiment name (op_type
+create makes names unique under concurrency), one doc per run holding its params, tags and
+latest metric values (so get_run is one GET), and one doc per metric point with a
+deterministic id (a retried bulk never duplicates). Run docs are changed with optimistic
+concurrency (if_seq_no/if_primary_term) and re-read on conflict; no scripts are used.
+Filters and ordering are evaluated with MLflow's own SearchUtils, so answers match MLflow.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from mlflow.entities import Experiment, Metric, Run, RunInfo, RunStatus, ViewType
+from mlflow.entities.lifecycle_stage import LifecycleStage
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import (
+    INVALID_PARAMETER_VALUE,
+    INVALID_STATE,
+    RESOURCE_ALREADY_EXISTS,
+    RESOURCE_DOES_NOT_EXIST,
+)
+from mlflow.store.entities.paged_list import PagedList
+from mlflow.store.tracking import SEARCH_MAX_RESULTS_DEFAULT, SEARCH_MAX_RESULTS_THRESHOLD
+from mlflow.store.tracking.abstract_store import AbstractStore
+from mlflow.utils.mlflow_tags import MLFLOW_RUN_NAME, _get_run_name_from_tags
+from mlflow.utils.name_utils import _generate_random_name, _generate_unique_integer_id
+from mlflow.utils.search_utils import SearchExperimentsUtils, SearchUtils
+from mlflow.utils.time import get_current_time_millis
+from mlflow.utils.uri import append_to_uri_path, resolve_uri_if_local
+from mlflow.utils.validation import (
+    _validate_batch_log_data,
+    _validate_batch_log_limits,
+    _validate_experiment_artifact_location_length,
+    _validate_experiment_id,
+    _validate_experiment_name,
+    _validate_experiment_tag,
+    _validate_metric,
+    _validate_metric_name,
+    _validate_param,
+    _validate_param_keys_unique,
+    _validate_run_id,
+    _validate_tag,
+    _validate_tag_name,
+)
+
+from mlflow_plugins_shared.strict import SERVER_CALLED_UNDECLARED, StrictMixin
+
+from mlflow_store_es.client import dumps
+from mlflow_store_es.codec import (
+    doc_id,
+    encode_value,
+    experiment_from_doc,
+    latest_order,
+    metric_doc_id,
+    run_from_doc,
+    run_info_from_doc,
+)
+from mlflow_store_es.connection import connect
+
+_logger = logging.getLogger(__name__)
+DEFAULT_EXPERIMENT_ID = "0"
+_CAS_ATTEMPTS = 100
+
+
+def _str(value: Any) -> str:
+    return "" if value is None else value if isinstance(value, str) else str(value)
+
+
+class EsTrackingStore(StrictMixin, AbstractStore):
+    strict_plugin_name = "mlflow-store-es"
+    strict_extra_methods = SERVER_CALLED_UNDECLARED
+
+    def __init__(self, store_uri: str, artifact_uri: str | None = None, **kwargs: object) -> None:
+        super().__init__()
+        self.cfg, self.client, self.ix = connect(store_uri)
+        self.artifact_root_uri = resolve_uri_if_local(artifact_uri or "./mlruns")
+        self._ensure_default_experiment()
+
+    def __repr__(self) -> str:
+        return f"EsTrackingStore({self.client!r})"
+
+    # -- experiments -----------------------------------------------------------------------
+    def _ensure_default_experiment(self) -> None:
+        if self.client.get(self.ix.experiments, DEFAULT_EXPERIMENT_ID) is None:
+            self._create_experiment_with_id("Default", DEFAULT_EXPERIMENT_ID, None, [], quiet=True)
+
+    def _claim_name(self, name: str, experiment_id: str) -> None:
+        r = self.client.index(self.ix.experiment_names, doc_id(name), {"experiment_id": experiment_id, "name": name},
+                              create=True)
+        if r.get("_status") == 409:
+            found = self.client.get(self.ix.experiment_names, doc_id(name))
+            owner = (found or {}).get("_source", {}).get("experiment_id")
+            if owner == experiment_id:
+                return  # our own claim, written by a retried request
+            exp = self.client.get(self.ix.experiments, owner) if owner else None
+            if exp is None:  # a claim left behind by a crash between claim and create: take it over
+                self.client.index(self.ix.experiment_names, doc_id(name), {"experiment_id": experiment_id, "name": name})
+                return
+            if exp["_source"]["lifecycle_stage"] == LifecycleStage.DELETED:
+                raise MlflowException(
+                    f"Experiment {name!r} already exists in deleted state. You can restore the experiment, "
+                    "or permanently delete the experiment to use this name again.",
+                    RESOURCE_ALREADY_EXISTS,
+                )
+            raise MlflowException(f"Experiment '{name}' already exists.", RESOURCE_ALREADY_EXISTS)
+
+    def _create_experiment_with_id(self, name: str, experiment_id: str, artifact_location: str | None,
+                                   tags: Iterable[Any], quiet: bool = False) -> str:
+        try:
+            self._claim_name(name, experiment_id)
+        except MlflowException:
+            if quiet:
+                return experiment_id
+            raise
+        now = get_current_time_millis()
+        location = (resolve_uri_if_local(artifact_location) if artifact_location
+                    else append_to_uri_path(self.artifact_root_uri, experiment_id))
+        doc = {
+            "experiment_id": experiment_id, "name": name, "artifact_location": location,
+            "lifecycle_stage": LifecycleStage.ACTIVE, "creation_time": now, "last_update_time": now,
+            "tags": {t.key: _str(t.value) for t in tags or []},
+        }
+        self.client.index(self.ix.experiments, experiment_id, doc, create=quiet)
+        return experiment_id
+
+    def create_experiment(self, name, artifact_location=None, tags=None):
+        _validate_experiment_name(name)
+        if artifact_location:
+            _validate_experiment_artifact_location_length(artifact_location)
+        for tag in tags or []:
+            _validate_experiment_tag(tag.key, tag.value)
+        return self._create_experiment_with_id(name, str(_generate_unique_integer_id()), artifact_location, tags)
+
+    def _experiment_doc(self, experiment_id: Any) -> dict[str, Any]:
+        _validate_experiment_id(experiment_id)
+        found = self.client.get(self.ix.experiments, str(experiment_id))
+        if found is None:
+            raise MlflowException(f"No Experiment with id={experiment_id} exists", RESOURCE_DOES_NOT_EXIST)
+        return found
+
+    def get_experiment(self, experiment_id):
+        return experiment_from_doc(self._experiment_doc(experiment_id)["_source"])
+
+    def get_experiment_by_name(self, experiment_name):
+        claim = self.client.get(self.ix.experiment_names, doc_id(experiment_name))
+        if claim is None:
+            return None
+        found = self.client.get(self.ix.experiments, claim["_source"]["experiment_id"])
+        if found is None or found["_source"]["name"] != experiment_name:
+            return None
+        return experiment_from_doc(found["_source"])
+
+    def _update_experiment(self, experiment_id: Any, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        for _ in range(_CAS_ATTEMPTS):
+            found = self._experiment_doc(experiment_id)
+            src = found["_source"]
+            change(src)
+            r = self.client.index(self.ix.experiments, str(experiment_id), src,
+                                  seq=(found["_seq_no"], found["_primary_term"]))
+            if r.get("_status") != 409:
+                return src
+        raise MlflowException(f"Experiment {experiment_id} is being changed concurrently; retry", INVALID_STATE)
+
+    def _set_runs_lifecycle(self, experiment_id: str, from_stage: str, to_stage: str, deleted_time: int | None) -> None:
+        query = {"bool": {"filter": [{"term": {"experiment_id": experiment_id}},
+                                     {"term": {"lifecycle_stage": from_stage}}]}}
+        ids = [h["_id"] for h in self.client.scan(self.ix.runs, query, [{"run_id": "asc"}], source=False)]
+        for rid in ids:
+            self._update_run(rid, lambda s: s.update(lifecycle_stage=to_stage, deleted_time=deleted_time), check_active=False)
+
+    def delete_experiment(self, experiment_id):
+        if str(experiment_id) == DEFAULT_EXPERIMENT_ID:
+            raise MlflowException(
+                f"Cannot delete the default experiment '{DEFAULT_EXPERIMENT_ID}'. This is an internally reserved "
+                "experiment.", INVALID_PARAMETER_VALUE)
+        now = get_current_time_millis()
+
+        def change(src: dict[str, Any]) -> None:
+            if src["lifecycle_stage"] != LifecycleStage.ACTIVE:
+                raise MlflowException(f"Could not find experiment with ID {experiment_id}", RESOURCE_DOES_NOT_EXIST)
+            src.update(lifecycle_stage=LifecycleStage.DELETED, last_update_time=now)
+
+        self._update_experiment(experiment_id, change)
+        self._set_runs_lifecycle(str(experiment_id), LifecycleStage.ACTIVE, LifecycleStage.DELETED, now)
+
+    def restore_experiment(self, experiment_id):
+        def change(src: dict[str, Any]) -> None:
+            if src["lifecycle_stage"] != LifecycleStage.DELETED:
+                raise MlflowException(f"Cannot restore an active experiment {experiment_id}", INVALID_PARAMETER_VALUE)
+            src.update(lifecycle_stage=LifecycleStage.ACTIVE, last_update_time=get_current_time_millis())
+
+        self._update_experiment(experiment_id, change)
+        self._set_runs_lifecycle(str(experiment_id), LifecycleStage.DELETED, LifecycleStage.ACTIVE, None)
+
+    def rename_experiment(self, experiment_id, new_name):
+        _validate_experiment_name(new_name)
+        src = self._experiment_doc(experiment_id)["_source"]
+        if src["lifecycle_stage"] != LifecycleStage.ACTIVE:
+            raise MlflowException("Cannot rename a non-active experiment.", INVALID_STATE)
+        old = src["name"]
+        if old == new_name:
+            return
+        self._claim_name(new_name, str(experiment_id))
+        self._update_experiment(experiment_id, lambda s: s.update(name=new_name, last_update_time=get_current_time_millis()))
+        self.client.delete(self.ix.experiment_names, doc_id(old))
+
+    def set_experiment_tag(self, experiment_id, tag):
+        _validate_experiment_tag(tag.key, tag.value)
+
+        def change(src: dict[str, Any]) -> None:
+            if src["lifecycle_stage"] != LifecycleStage.ACTIVE:
+                raise MlflowException(f"The experiment {experiment_id} must be in the 'active' state.\n"
+                                      f"Current state is {src['lifecycle_stage']}.", INVALID_STATE)
+            src.setdefault("tags", {})[tag.key] = _str(tag.value)
+
+        self._update_experiment(experiment_id, change)
+
+    def delete_experiment_tag(self, experiment_id, key):
+        def change(src: dict[str, Any]) -> None:
+            if src["lifecycle_stage"] != LifecycleStage.ACTIVE:
+                raise MlflowException(f"The experiment {experiment_id} must be in the 'active' state.\n"
+                                      f"Current state is {src['lifecycle_stage']}.", INVALID_STATE)
+            if key not in (src.get("tags") or {}):
+                raise MlflowException(f"No tag with name: {key} in experiment with id {experiment_id}",
+                                      RESOURCE_DOES_NOT_EXIST)
+            del src["tags"][key]
+
+        self._update_experiment(experiment_id, change)
+
+    def search_experiments(self, view_type=ViewType.ACTIVE_ONLY, max_results=SEARCH_MAX_RESULTS_DEFAULT,
+                           filter_string=None, order_by=None, page_token=None):
+        _check_max_results(max_results)
+        query = _lifecycle_query(view_type)
+        experiments = [experiment_from_doc(h["_source"])
+                       for h in self.client.scan(self.ix.experiments, query, [{"experiment_id": "asc"}])]
+        filtered = SearchExperimentsUtils.filter(experiments, filter_string)
+        ordered = SearchExperimentsUtils.sort(filtered, order_by or ["creation_time DESC", "experiment_id ASC"])
+        page, token = SearchUtils.paginate(ordered, page_token, max_results)
+        return PagedList(page, token)
+
+    # -- runs ------------------------------------------------------------------------------
+    def create_run(self, experiment_id, user_id, start_time, tags, run_name):
+        experiment_id = DEFAULT_EXPERIMENT_ID if experiment_id is None else str(experiment_id)
+        experiment = self.get_experiment(experiment_id)
+        if experiment.lifecycle_stage != LifecycleStage.ACTIVE:
+            raise MlflowException(
+                f"The experiment {experiment_id} must be in the 'active' state. "
+                f"Current state is {experiment.lifecycle_stage}.", INVALID_PARAMETER_VALUE)
+        tags = list(tags or [])
+        run_name_tag = _get_run_name_from_tags(tags)
+        if run_name and run_name_tag and run_name != run_name_tag:
+            raise MlflowException(
+                "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with "
+                f"different values (run_name='{run_name}', mlflow.runName='{run_name_tag}').",
+                INVALID_PARAMETER_VALUE)
+        run_name = run_name or run_name_tag or _generate_random_name()
+        for tag in tags:
+            _validate_tag(tag.key, tag.value)
+        tag_map = {t.key: _str(t.value) for t in tags}
+        tag_map[MLFLOW_RUN_NAME] = run_name
+        run_id = uuid.uuid4().hex
+        doc = {
+            "run_id": run_id, "experiment_id": experiment_id, "run_name": run_name, "user_id": user_id,
+            "status": RunStatus.to_string(RunStatus.RUNNING), "start_time": start_time, "end_time": None,
+            "lifecycle_stage": LifecycleStage.ACTIVE, "deleted_time": None,
+            "artifact_uri": append_to_uri_path(experiment.artifact_location, run_id, "artifacts"),
+            "params": {}, "tags": tag_map, "latest": {}, "metric_keys": [],
+        }
+        self.client.index(self.ix.runs, run_id, doc, create=True)
+        return run_from_doc(doc)
+
+    def _run_doc(self, run_id: str) -> dict[str, Any]:
+        _validate_run_id(run_id)
+        found = self.client.get(self.ix.runs, run_id)
+        if found is None:
+            raise MlflowException(f"Run with id={run_id} not found", RESOURCE_DOES_NOT_EXIST)
+        return found
+
+    def _update_run(self, run_id: str, change: Callable[[dict[str, Any]], None], *, check_active: bool = True) -> dict[str, Any]:
+        for _ in range(_CAS_ATTEMPTS):
+            found = self._run_doc(run_id)
+            src = found["_source"]
+            if check_active:
+                _check_active(src)
+            change(src)
+            r = self.client.index(self.ix.runs, run_id, src, seq=(found["_seq_no"], found["_primary_term"]))
+            if r.get("_status") != 409:
+                return src
+        raise MlflowException(f"Run {run_id} is being changed concurrently; retry", INVALID_STATE)
+
+    def get_run(self, run_id):
+        return run_from_doc(self._run_doc(run_id)["_source"])
+
+    def update_run_info(self, run_id, run_status, end_time, run_name):
+        def change(src: dict[str, Any]) -> None:
+            src["status"] = RunStatus.to_string(run_status)
+            src["end_time"] = end_time
+            if run_name:
+                src["run_name"] = run_name
+                src["tags"][MLFLOW_RUN_NAME] = run_name
+
+        return run_info_from_doc(self._update_run(run_id, change))
+
+    def delete_run(self, run_id):
+        self._update_run(run_id, lambda s: s.update(lifecycle_stage=LifecycleStage.DELETED,
+                                                     deleted_time=get_current_time_millis()), check_active=False)
+
+    def restore_run(self, run_id):
+        self._update_run(run_id, lambda s: s.update(lifecycle_stage=LifecycleStage.ACTIVE, deleted_time=None),
+                         check_active=False)
+
+    def _get_deleted_runs(self, older_than=0):
+        cutoff = get_current_time_millis() - older_than
+        query = {"bool": {"filter": [{"term": {"lifecycle_stage": LifecycleStage.DELETED}},
+                                     {"range": {"deleted_time": {"lte": cutoff}}}]}}
+        return [h["_id"] for h in self.client.scan(self.ix.runs, query, [{"run_id": "asc"}], source=False)]
+
+    # -- metrics, params, tags -------------------------------------------------------------
+    def log_metric(self, run_id, metric):
+        self.log_batch(run_id, [metric], [], [])
+
+    def log_param(self, run_id, param):
+        _validate_param(param.key, param.value)
+        self.log_batch(run_id, [], [param], [])
+
+    def set_tag(self, run_id, tag):
+        _validate_tag_name(tag.key)
+        self.log_batch(run_id, [], [], [tag])
+
+    def delete_tag(self, run_id, key):
+        def change(src: dict[str, Any]) -> None:
+            if key not in src["tags"]:
+                raise MlflowException(f"No tag with name: {key} in run with id {run_id}", RESOURCE_DOES_NOT_EXIST)
+            del src["tags"][key]
+
+        self._update_run(run_id, change)
+
+    def log_batch(self, run_id, metrics, params, tags):
+        _validate_run_id(run_id)
+        metrics, params, tags = _validate_batch_log_data(metrics, params, tags)
+        _validate_batch_log_limits(metrics, params, tags)
+        _validate_param_keys_unique(params)
+        for m in metrics:
+            _validate_metric(m.key, m.value, m.timestamp, m.step)
+        points = _metric_lines(self.ix.metrics, run_id, metrics)
+        found = self._run_doc(run_id)
+        for _ in range(_CAS_ATTEMPTS):
+            src = found["_source"]
+            _check_active(src)
+            _apply_batch(src, run_id, metrics, params, tags)
+            head = dumps({"index": {"_index": self.ix.runs, "_id": run_id, "if_seq_no": found["_seq_no"],
+                                    "if_primary_term": found["_primary_term"]}})
+            results = self.client.bulk(points + [head, dumps(src)])
+            _raise_item_errors(results[:-1])
+            if results[-1].get("status") != 409:
+                _raise_item_errors(results[-1:])
+                return
+            points = []  # metric points are in; only the run doc lost the race
+            found = self._run_doc(run_id)
+        raise MlflowException(f"Run {run_id} is being changed concurrently; retry", INVALID_STATE)
+
+    def get_metric_history(self, run_id, metric_key, max_results=None, page_token=None):
+        _validate_run_id(run_id)
+        _validate_metric_name(metric_key)
+        self._run_doc(run_id)
+        query = {"bool": {"filter": [{"term": {"run_id": run_id}}, {"term": {"key": metric_key}}]}}
+        sort = [{"step": "asc"}, {"timestamp": "asc"}, {"seq": "asc"}]
+        metrics = [_metric_from_hit(h) for h in self.client.scan(self.ix.metrics, query, sort)]
+        if max_results is None:
+            offset = SearchUtils.parse_start_offset_from_page_token(page_token)
+            return PagedList(metrics[offset:], None)
+        page, token = SearchUtils.paginate(metrics, page_token, max_results)
+        return PagedList(page, token)
+
+    def get_metric_history_bulk(self, run_ids, metric_key, max_results):
+        from mlflow.entities.metric import MetricWithRunId
+
+        out: list[Any] = []
+        for run_id in run_ids:
+            hist = self.get_metric_history(run_id, metric_key)
+            out.extend(MetricWithRunId(m, run_id) for m in hist)
+        out.sort(key=lambda m: (m.run_id, m.step, m.timestamp))
+        return out[:max_results]
+
+    # -- search ----------------------------------------------------------------------------
+    def _search_runs(self, experiment_ids, filter_string, run_view_type, max_results, order_by, page_token):
+        _check_max_results(max_results)
+        query = _lifecycle_query(run_view_type)
+        query["bool"]["filter"].append({"terms": {"experiment_id": [str(e) for e in experiment_ids]}})
+        runs = [run_from_doc(h["_source"]) for h in self.client.scan(self.ix.runs, query, [{"run_id": "asc"}])]
+        filtered = SearchUtils.filter(runs, filter_string)
+        ordered = SearchUtils.sort(filtered, order_by)
+        page, token = SearchUtils.paginate(ordered, page_token, max_results)
+        return page, token
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def _check_max_results(max_results: Any) -> None:
+    if not isinstance(max_results, int) or max_results < 1:
+        raise MlflowException(
+            f"Invalid value {max_results} for parameter 'max_results' supplied. It must be a positive integer",
+            INVALID_PARAMETER_VALUE)
+    if max_results > SEARCH_MAX_RESULTS_THRESHOLD:
+        raise MlflowException(
+            f"Invalid value {max_results} for parameter 'max_results' supplied. It must be at most "
+            f"{SEARCH_MAX_RESULTS_THRESHOLD}", INVALID_PARAMETER_VALUE)
+
+
+def _lifecycle_query(view_type: Any) -> dict[str, Any]:
+    stages = LifecycleStage.view_type_to_stages(view_type)
+    return {"bool": {"filter": [{"terms": {"lifecycle_stage": list(stages)}}]}}
+
+
+def _check_active(src: dict[str, Any]) -> None:
+    if src["lifecycle_stage"] != LifecycleStage.ACTIVE:
+        raise MlflowException(
+            f"The run {src['run_id']} must be in the 'active' state. Current state is {src['lifecycle_stage']}.",
+            INVALID_PARAMETER_VALUE)
+
+
+def _metric_lines(index: str, run_id: str, metrics: list[Metric]) -> list[str]:
+    lines: list[str] = []
+    for m in metrics:
+        did = metric_doc_id(run_id, m.key, m.step, m.timestamp, m.value)
+        value = encode_value(m.value)
+        lines.append(dumps({"index": {"_index": index, "_id": did}}))
+        lines.append(dumps({"run_id": run_id, "key": m.key, "step": int(m.step), "timestamp": int(m.timestamp),
+                            "value": value, "num": None if value == "nan" else float(value), "seq": did}))
+    return lines
+
+
+def _apply_batch(src: dict[str, Any], run_id: str, metrics: list[Metric], params: list[Any], tags: list[Any]) -> None:
+    current = src.setdefault("params", {})
+    for p in params:
+        value = _str(p.value)
+        if p.key in current and current[p.key] != value:
+            raise MlflowException(
+                f"Changing param values is not allowed. Param with key='{p.key}' was already logged with "
+                f"value='{current[p.key]}' for run ID='{run_id}'. Attempted logging new value '{value}'.",
+                INVALID_PARAMETER_VALUE)
+        current[p.key] = value
+    latest = src.setdefault("latest", {})
+    for m in metrics:
+        new = [encode_value(m.value), int(m.timestamp), int(m.step)]
+        old = latest.get(m.key)
+        if old is None or latest_order(new[2], new[1], new[0]) > latest_order(old[2], old[1], old[0]):
+            latest[m.key] = new
+    src["metric_keys"] = sorted(latest)
+    for t in tags:
+        src.setdefault("tags", {})[t.key] = _str(t.value)
+        if t.key == MLFLOW_RUN_NAME:
+            src["run_name"] = _str(t.value)
+
+
+def _raise_item_errors(results: list[dict[str, Any]]) -> None:
+    for res in results:
+        if int(res.get("status", 200)) >= 300:
+            err = res.get("error") or {}
+            reason = err.get("reason", "") if isinstance(err, dict) else str(err)
+            raise MlflowException(f"The search engine refused a write ({res.get('status')}): {reason}",
+                                  INVALID_PARAMETER_VALUE if res.get("status") == 400 else INVALID_STATE)
+
+
+def _metric_from_hit(hit: dict[str, Any]) -> Metric:
+    s = hit["_source"]
+    return Metric(s["key"], float(s["value"]), int(s["timestamp"]), int(s["step"]))
+
+
+__all__ = ["EsTrackingStore", "Experiment", "Run", "RunInfo"]
