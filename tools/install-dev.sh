@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 VENV="${VENV:-$PWD/.venv}"
 stamp="$VENV/.installed"
 inputs=$(cat requirements-dev.txt shared/pyproject.toml tools/testenv-lib/pyproject.toml packages/*/pyproject.toml | sha256sum | cut -c1-16)
+bash tools/install-system.sh
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$inputs" ] && [ -x "$VENV/bin/python" ]; then exit 0; fi
 if ! command -v uv >/dev/null 2>&1; then
   echo "# installing uv (fast resolver/installer) with pip" >&2

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# make compat MLFLOW=<version> [PKG=<dist>]: run tests against one MLflow version in its own venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+version="$1"; pkg="${2:-}"
+venv=".venv-compat-$version"
+[ -x "$venv/bin/python" ] || uv venv -q "$venv" --python "${PYTHON:-python3}"
+override=$(mktemp); echo "mlflow==$version" > "$override"
+targets=()
+if [ -n "$pkg" ]; then dirs=("packages/$pkg"); else dirs=(packages/*); fi
+for d in "${dirs[@]}"; do
+  test -f "$d/pyproject.toml" || { echo "no package $d" >&2; exit 2; }
+  extras=$(python3 -c "import sys,tomllib;print(','.join(tomllib.load(open(sys.argv[1]+'/pyproject.toml','rb'))['project'].get('optional-dependencies',{})))" "$d")
+  targets+=(-e "$d${extras:+[$extras]}")
+done
+echo "# installing MLflow $version + ${dirs[*]} into $venv" >&2
+uv pip install -q --python "$venv/bin/python" --override "$override" -r requirements-dev.txt -e shared -e tools/testenv-lib "${targets[@]}"
+"$venv/bin/python" -c "import mlflow; print('MLflow', mlflow.__version__)"
+"$venv/bin/python" -m pytest -n auto "${dirs[@]}"
