@@ -205,6 +205,9 @@ class Store:
             idx = self._index[bucket]
             i = bisect.bisect_right(keys, start_after) if start_after else 0
             i = max(i, bisect.bisect_left(keys, prefix))
+            if delimiter and start_after.endswith(delimiter) and start_after.startswith(prefix):
+                # the marker is a common prefix handed out earlier: skip everything under it
+                i = max(i, bisect.bisect_left(keys, start_after[:-1] + chr(ord(start_after[-1]) + 1)))
             objects: list[ObjectMeta] = []
             prefixes: list[str] = []
             last = ""
@@ -288,13 +291,14 @@ class Store:
         numbers = [n for n, _ in wanted]
         if numbers != sorted(set(numbers)):
             raise OssError(400, "InvalidPartOrder", "The list of parts was not in ascending order.")
-        for i, (n, etag) in enumerate(wanted):
+        for n, etag in wanted:
             part = have.get(n)
             if part is None or part["etag"] != etag.strip('"').upper():
                 raise OssError(400, "InvalidPart", "One or more of the specified parts could not be found "
                                "or the specified entity tag might not have matched the part's entity tag.",
                                PartNumber=str(n))
-            if i < len(wanted) - 1 and part["size"] < MIN_PART_SIZE:
+        for i, (n, _) in enumerate(wanted):
+            if i < len(wanted) - 1 and have[n]["size"] < MIN_PART_SIZE:
                 raise OssError(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size.",
                                PartNumber=str(n), MinSizeAllowed=str(MIN_PART_SIZE))
         d = self._udir(bucket, upload_id)
