@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from mlflow_plugins_shared.errors import invalid_parameter, permission_denied, unauthenticated, unavailable
@@ -227,6 +227,20 @@ class EsClient:
         if seq is not None:
             params["if_seq_no"], params["if_primary_term"] = seq
         return self.request("PUT", f"/{index}/_doc/{_quote(doc_id)}", params=params, body=doc, ok=(409,))
+
+    def update_with(self, index: str, doc_id: str, change: Callable[[dict[str, Any]], None],
+                    missing: Callable[[], Exception], attempts: int = 100) -> dict[str, Any]:
+        """Read-modify-write one doc with optimistic concurrency; re-read and re-apply on conflict."""
+        for _ in range(attempts):
+            found = self.get(index, doc_id)
+            if found is None:
+                raise missing()
+            src = found["_source"]
+            change(src)
+            r = self.index(index, doc_id, src, seq=(found["_seq_no"], found["_primary_term"]))
+            if r.get("_status") != 409:
+                return src
+        raise unavailable(f"{index}/{doc_id} is being changed concurrently; retry")
 
     def delete(self, index: str, doc_id: str, *, refresh: str | None = None) -> bool:
         r = self.request("DELETE", f"/{index}/_doc/{_quote(doc_id)}",

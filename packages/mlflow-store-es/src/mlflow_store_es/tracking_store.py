@@ -156,15 +156,9 @@ class EsTrackingStore(StrictMixin, AbstractStore):
         return experiment_from_doc(found["_source"])
 
     def _update_experiment(self, experiment_id: Any, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-        for _ in range(_CAS_ATTEMPTS):
-            found = self._experiment_doc(experiment_id)
-            src = found["_source"]
-            change(src)
-            r = self.client.index(self.ix.experiments, str(experiment_id), src,
-                                  seq=(found["_seq_no"], found["_primary_term"]))
-            if r.get("_status") != 409:
-                return src
-        raise MlflowException(f"Experiment {experiment_id} is being changed concurrently; retry", INVALID_STATE)
+        _validate_experiment_id(experiment_id)
+        return self.client.update_with(self.ix.experiments, str(experiment_id), change, lambda: MlflowException(
+            f"No Experiment with id={experiment_id} exists", RESOURCE_DOES_NOT_EXIST))
 
     def _set_runs_lifecycle(self, experiment_id: str, from_stage: str, to_stage: str, deleted_time: int | None) -> None:
         query = {"bool": {"filter": [{"term": {"experiment_id": experiment_id}},
@@ -282,16 +276,15 @@ class EsTrackingStore(StrictMixin, AbstractStore):
         return found
 
     def _update_run(self, run_id: str, change: Callable[[dict[str, Any]], None], *, check_active: bool = True) -> dict[str, Any]:
-        for _ in range(_CAS_ATTEMPTS):
-            found = self._run_doc(run_id)
-            src = found["_source"]
+        _validate_run_id(run_id)
+
+        def checked(src: dict[str, Any]) -> None:
             if check_active:
                 _check_active(src)
             change(src)
-            r = self.client.index(self.ix.runs, run_id, src, seq=(found["_seq_no"], found["_primary_term"]))
-            if r.get("_status") != 409:
-                return src
-        raise MlflowException(f"Run {run_id} is being changed concurrently; retry", INVALID_STATE)
+
+        return self.client.update_with(self.ix.runs, run_id, checked, lambda: MlflowException(
+            f"Run with id={run_id} not found", RESOURCE_DOES_NOT_EXIST))
 
     def get_run(self, run_id):
         return run_from_doc(self._run_doc(run_id)["_source"])
