@@ -210,7 +210,7 @@ def scaffold(kind: str, name: str, names: list[str] | None = None, summary: str 
                summary=summary or f"MLflow {kind} plugin: {name}.",
                mlflow_req=f"mlflow>={info['floor']},<4")
     target = TARGETS[kind]
-    pairs = list(zip(target[::2], target[1::2]))
+    pairs = list(zip(target[::2], target[1::2], strict=True))
     ep_lines, tests = [], []
     for group, value in pairs:
         value = value.format(**fmt)

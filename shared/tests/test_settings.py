@@ -2,8 +2,17 @@ import pytest
 from mlflow.exceptions import MlflowException
 
 from mlflow_plugins_shared.settings import (
-    Setting, as_bool, as_bytes, as_choice, as_float, as_int, as_json_object, as_list, as_secret,
-    parse_mapping, settings_table,
+    Setting,
+    as_bool,
+    as_bytes,
+    as_choice,
+    as_float,
+    as_int,
+    as_json_object,
+    as_list,
+    as_secret,
+    parse_mapping,
+    settings_table,
 )
 
 

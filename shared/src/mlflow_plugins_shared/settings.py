@@ -46,10 +46,10 @@ class Setting(Generic[T]):
             return self.parse(raw.strip() if not self.secret else raw)
         except SettingValueError as e:
             shown = "(hidden)" if self.secret else repr(raw)
-            raise config_error(self.env, f"invalid value {shown}: {e}", raw if self.secret else "")
+            raise config_error(self.env, f"invalid value {shown}: {e}", raw if self.secret else "") from None
         except Exception as e:  # a parser bug must still name the setting
             shown = "(hidden)" if self.secret else repr(raw)
-            raise config_error(self.env, f"invalid value {shown}: {type(e).__name__}", raw)
+            raise config_error(self.env, f"invalid value {shown}: {type(e).__name__}", raw) from None
 
     def is_set(self, environ: Mapping[str, str] | None = None) -> bool:
         env = os.environ if environ is None else environ

@@ -162,7 +162,7 @@ def start_service(
         try:
             if launch.health():
                 break
-        except Exception:
+        except Exception:  # noqa: S110 - not up yet; the deadline below reports the log
             pass
         if time.monotonic() > deadline:
             _terminate(proc.pid, 10)

@@ -48,7 +48,7 @@ class PostgresService(Service):
             return subprocess.run([*psql, "-c", "select 1"], capture_output=True).returncode == 0
 
         def setup() -> None:
-            exists = subprocess.run([*psql, "-tAc", f"select 1 from pg_roles where rolname='{TEST_USER}'"],
+            exists = subprocess.run([*psql, "-tAc", f"select 1 from pg_roles where rolname='{TEST_USER}'"],  # noqa: S608 - constant,
                                     capture_output=True, text=True).stdout.strip()
             if not exists:
                 run([*psql, "-c", f"create role {TEST_USER} login superuser password '{TEST_PASSWORD}'"], "create role")
