@@ -2,6 +2,7 @@
 
 from mlflow_plugins_shared.testing import entry_points
 
+
 def test_artifact_repository_mssql_pyodbc():
     assert entry_points.artifact_repository_class('mssql+pyodbc').__name__ == 'SqlArtifactRepository'
 
