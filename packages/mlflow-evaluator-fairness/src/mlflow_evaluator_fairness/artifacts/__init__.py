@@ -1,0 +1,1 @@
+"""Artifacts the evaluator logs: group table (CSV/JSON), charts (PNG) and the HTML report."""

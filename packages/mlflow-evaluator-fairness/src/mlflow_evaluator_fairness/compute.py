@@ -1,0 +1,203 @@
+"""From targets, predictions, probabilities and groups to the metric dict and the group table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mlflow_plugins_shared.errors import invalid_parameter
+
+from mlflow_evaluator_fairness import keys
+from mlflow_evaluator_fairness.calibration import BinnedCalibration, bin_index, group_calibration
+from mlflow_evaluator_fairness.config import FairnessConfig, bad
+from mlflow_evaluator_fairness.group_metrics import (
+    CLASSIFIER_DIFFERENCES,
+    binary_group_metrics,
+    classifier_differences,
+    regression_group_metrics,
+    regressor_differences,
+)
+from mlflow_evaluator_fairness.groups import Grouping
+from mlflow_evaluator_fairness.inputs import EvaluationInputs
+from mlflow_evaluator_fairness.thresholds import cost_optimal_thresholds
+
+
+@dataclass
+class FairnessResult:
+    kind: str  # "binary", "multiclass" or "regression"
+    metrics: dict[str, float]  # logged keys (without metric_prefix)
+    table: pd.DataFrame  # one row per reported group
+    overall: dict[str, float]  # overall differences / calibration / thresholds (headline keys)
+    excluded: list[str]  # labels of groups left out of the differences (min_group_size)
+    diff_grouping: Grouping
+    pos_label: object = None
+    classes: list[object] = field(default_factory=list)
+    # reliability diagram data: overall and per group of the first sensitive feature
+    reliability: dict[str, BinnedCalibration] = field(default_factory=dict)
+
+
+def _labels(inputs: EvaluationInputs, config: FairnessConfig) -> np.ndarray:
+    if config.label_list is not None:
+        return np.asarray(config.label_list, dtype=object if any(isinstance(v, str) for v in config.label_list) else None)
+    try:
+        return np.unique(np.concatenate([np.asarray(inputs.y_true), np.asarray(inputs.y_pred)]))
+    except TypeError as e:
+        raise bad("label_list", f"targets and predictions mix label types that do not sort ({e}); give label_list") from e
+
+
+def _positive_probability(inputs: EvaluationInputs, labels: np.ndarray, label: object) -> np.ndarray | None:
+    proba = inputs.proba
+    if proba is None:
+        return None
+    if proba.ndim == 1:
+        return proba
+    classes = inputs.proba_classes if inputs.proba_classes is not None else labels
+    where = np.flatnonzero(np.asarray(classes) == label)
+    if len(where) != 1 or proba.shape[1] != len(classes):
+        return None
+    return proba[:, int(where[0])]
+
+
+def _rows(grouping: Grouping, diff: Grouping, eligible: np.ndarray) -> pd.DataFrame:
+    rows = pd.DataFrame({
+        "grouping": "&".join(grouping.features),
+        "group": grouping.labels(),
+        "key": grouping.paths(),
+    })
+    for j, f in enumerate(grouping.features):
+        rows[f] = [v[j] for v in grouping.values]
+    rows["in_differences"] = eligible if grouping is diff else pd.NA
+    return rows
+
+
+def _emit(metrics: dict[str, float], prefix: str, grouping: Grouping, values: dict[str, np.ndarray]) -> None:
+    paths = grouping.paths()
+    for name, arr in values.items():
+        for path, v in zip(paths, arr.tolist()):
+            key = f"{prefix}{path}/{name}"
+            keys.check_length(key)
+            metrics[key] = float(v)
+
+
+def compute_classifier(inputs: EvaluationInputs, config: FairnessConfig, reported: list[Grouping], diff: Grouping) -> FairnessResult:
+    labels = _labels(inputs, config)
+    if len(labels) < 2:
+        raise bad("label_list", f"a classifier needs at least two labels, found {list(labels)!r}; give label_list")
+    y, pred = np.asarray(inputs.y_true), np.asarray(inputs.y_pred)
+    correct = y == pred
+    eligible = diff.counts >= config.min_group_size
+    groupings = reported if any(g is diff for g in reported) else [*reported, diff]
+    metrics: dict[str, float] = {}
+    overall: dict[str, float] = {}
+    tables = [_rows(g, diff, eligible) for g in reported]
+    reliability: dict[str, BinnedCalibration] = {}
+
+    binary = len(labels) == 2
+    if binary:
+        pos = config.pos_label if config.pos_label is not None else labels[-1]
+        if not (labels == pos).any():
+            raise bad("pos_label", f"{pos!r} is not one of the labels {list(labels)!r}")
+        targets: list[tuple[object, str]] = [(pos, "")]
+    else:
+        pos = None
+        if config.costs_configured:
+            raise bad("cost_false_positive", f"cost-based thresholds need a binary classifier; found {len(labels)} classes")
+        targets = [(c, keys.class_prefix(c)) for c in labels]
+
+    per_class_diffs: list[dict[str, float]] = []
+    for label, cprefix in targets:
+        y_pos, pred_pos = y == label, pred == label
+        p = _positive_probability(inputs, labels, label)
+        if config.calibration and p is None:
+            raise bad("calibration", "needs the positive-class probabilities: set probability_column, or evaluate a model with predict_proba")
+        if config.costs_configured and p is None:
+            raise bad("cost_false_positive", "the cost-optimal threshold needs probabilities: set probability_column, or evaluate a model with predict_proba")
+        do_calibration = p is not None and config.calibration is not False
+        bins = bin_index(p, config.calibration_bins) if do_calibration else None
+
+        for grouping, table in zip(groupings, tables + [None] * (len(groupings) - len(tables))):
+            values = binary_group_metrics(grouping.codes, grouping.n_groups, y_pos, pred_pos, correct)
+            if do_calibration:
+                cal, binned = group_calibration(grouping.codes, grouping.n_groups, y_pos, p, config.calibration_bins, bins)
+                values.update(cal)
+                if grouping is reported[0] and binary:
+                    reliability[grouping.features[0]] = binned
+            if config.costs_configured:
+                values.update(cost_optimal_thresholds(
+                    grouping.codes, grouping.n_groups, y_pos, p, config.cost_false_positive, config.cost_false_negative
+                ))
+            if grouping is diff:
+                d = classifier_differences(values, eligible)
+                per_class_diffs.append(d)
+                for k, v in d.items():
+                    metrics[f"{cprefix}{k}"] = v
+            if table is None:
+                continue
+            shared = {"count", "accuracy"}
+            if binary:
+                _emit(metrics, "", grouping, values)
+            else:
+                _emit(metrics, "", grouping, {k: v for k, v in values.items() if k in shared})
+                _emit(metrics, cprefix, grouping, {k: v for k, v in values.items() if k not in shared})
+            col = (lambda k: k) if binary else (lambda k, c=label: k if k in shared else f"class={keys.value_text(c)}/{k}")
+            for k, v in values.items():
+                table[col(k)] = v
+
+        zeros = np.zeros(len(y), dtype=np.int64)
+        if do_calibration:
+            cal, binned = group_calibration(zeros, 1, y_pos, p, config.calibration_bins, bins)
+            for k, v in cal.items():
+                metrics[f"{cprefix}{k}"] = float(v[0])
+            if binary:
+                reliability["overall"] = binned
+        if config.costs_configured:
+            for k, v in cost_optimal_thresholds(zeros, 1, y_pos, p, config.cost_false_positive, config.cost_false_negative).items():
+                metrics[f"{cprefix}{k}"] = float(v[0])
+
+    if not binary:  # headline keys for a multiclass model: the worst class
+        for k in CLASSIFIER_DIFFERENCES:
+            vals = np.array([d[k] for d in per_class_diffs], dtype=np.float64)
+            if np.isnan(vals).all():
+                metrics[k] = float("nan")
+            else:
+                metrics[k] = float(np.nanmin(vals) if k.endswith("_ratio") else np.nanmax(vals))
+    n_excluded = int((~eligible).sum())
+    metrics["groups_excluded_from_differences"] = float(n_excluded)
+    overall = {k: v for k, v in metrics.items() if "group/" not in k}
+    excluded = [lbl for lbl, ok in zip(diff.labels(), eligible) if not ok]
+    return FairnessResult(
+        kind="binary" if binary else "multiclass", metrics=metrics, table=pd.concat(tables, ignore_index=True),
+        overall=overall, excluded=excluded, diff_grouping=diff, pos_label=pos, classes=list(labels),
+        reliability=reliability,
+    )
+
+
+def compute_regressor(inputs: EvaluationInputs, config: FairnessConfig, reported: list[Grouping], diff: Grouping) -> FairnessResult:
+    try:
+        y = np.asarray(inputs.y_true, dtype=np.float64)
+        pred = np.asarray(inputs.y_pred, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise invalid_parameter(f"fairness evaluator: a regressor's targets and predictions must be numeric ({e})") from e
+    if config.calibration:
+        raise bad("calibration", "applies to classifiers only")
+    if config.costs_configured:
+        raise bad("cost_false_positive", "applies to binary classifiers only")
+    eligible = diff.counts >= config.min_group_size
+    metrics: dict[str, float] = {}
+    tables = []
+    for grouping in reported:
+        values = regression_group_metrics(grouping.codes, grouping.n_groups, y, pred)
+        _emit(metrics, "", grouping, values)
+        table = _rows(grouping, diff, eligible)
+        for k, v in values.items():
+            table[k] = v
+        tables.append(table)
+    diff_values = regression_group_metrics(diff.codes, diff.n_groups, y, pred)
+    metrics.update(regressor_differences(diff_values, eligible))
+    metrics["groups_excluded_from_differences"] = float((~eligible).sum())
+    overall = {k: v for k, v in metrics.items() if "group/" not in k}
+    excluded = [lbl for lbl, ok in zip(diff.labels(), eligible) if not ok]
+    return FairnessResult(kind="regression", metrics=metrics, table=pd.concat(tables, ignore_index=True),
+                          overall=overall, excluded=excluded, diff_grouping=diff)
