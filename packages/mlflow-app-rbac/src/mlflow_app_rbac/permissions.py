@@ -1,0 +1,30 @@
+"""Roles, ordered: NONE < READ < EDIT < MANAGE."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from mlflow_plugins_shared.errors import invalid_parameter
+
+
+class Permission(IntEnum):
+    NONE = 0
+    READ = 1
+    EDIT = 2
+    MANAGE = 3
+
+    @classmethod
+    def parse(cls, value: object, what: str = "permission") -> Permission:
+        if isinstance(value, str) and value.strip().upper() in cls.__members__:
+            return cls[value.strip().upper()]
+        raise invalid_parameter(
+            f"Invalid {what} {str(value)[:40]!r}; expected one of {', '.join(cls.__members__)}"
+        )
+
+
+EXPERIMENT = "experiment"
+REGISTERED_MODEL = "registered_model"
+RESOURCE_TYPES = (EXPERIMENT, REGISTERED_MODEL)
+USER = "user"
+GROUP = "group"
+PRINCIPAL_TYPES = (USER, GROUP)
