@@ -1,0 +1,287 @@
+"""A real Kubernetes control plane on loopback: etcd + kube-apiserver + kube-controller-manager.
+
+Binaries: kube-apiserver and kube-controller-manager v1.20 built once from Debian's `kubernetes`
+source package by `tools/k8s/build.sh` (cached under ~/.cache/mlflow-plugins/k8s/<version>/);
+etcd from Debian's `etcd-server`. TLS with a self-signed CA generated per instance, a static bearer
+token (group system:masters), service-account signing keys, and a kubeconfig in the workdir.
+
+There is no kubelet and no scheduler (as with controller-runtime's envtest): Jobs create Pods and
+Deployments create ReplicaSets and Pods, but tests play the kubelet (bind pods to a fake Node,
+patch their status).
+
+Exports: MLFLOW_TESTENV_K8S_KUBECONFIG, MLFLOW_TESTENV_K8S_URL, MLFLOW_TESTENV_K8S_TOKEN,
+MLFLOW_TESTENV_K8S_CA (path of the CA certificate).
+
+Overrides: MLFLOW_TESTENV_K8S_BINDIR (use these binaries, no build),
+MLFLOW_TESTENV_K8S_BUILD_SCRIPT (path of build.sh when this package is not run from the repo).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from mlflow_testenv._install import apt_install
+from mlflow_testenv.core import Launch, Service, TestenvError, free_port
+
+# controllers the tests need; nodelifecycle is left out so the fake node is never tainted/evicted
+CONTROLLERS = ",".join([
+    "job", "deployment", "replicaset", "garbagecollector", "namespace", "serviceaccount",
+    "serviceaccount-token", "ttl-after-finished", "endpoint", "endpointslice", "podgc",
+])
+FEATURE_GATES = "TTLAfterFinished=true"
+
+
+def _build_script() -> Path:
+    override = os.environ.get("MLFLOW_TESTENV_K8S_BUILD_SCRIPT")
+    if override:
+        return Path(override)
+    # tools/testenv-lib/src/mlflow_testenv/services/k8s.py -> tools/k8s/build.sh
+    return Path(__file__).resolve().parents[4] / "k8s" / "build.sh"
+
+
+def _bindir() -> Path:
+    override = os.environ.get("MLFLOW_TESTENV_K8S_BINDIR")
+    if override:
+        return Path(override)
+    script = _build_script()
+    if not script.is_file():
+        raise TestenvError(f"k8s: build script not found at {script}; set MLFLOW_TESTENV_K8S_BUILD_SCRIPT "
+                           "or MLFLOW_TESTENV_K8S_BINDIR")
+    # build.sh prints the cache dir at once when the binaries are cached, else builds them first
+    probe = subprocess.run(["bash", str(script), "--print-dir"], capture_output=True, text=True)
+    cached = Path(probe.stdout.strip()) if probe.returncode == 0 else None
+    if cached and (cached / "kube-apiserver").is_file():
+        return cached
+    print("# testenv: k8s binaries not cached yet; building kube-apiserver and kube-controller-manager "
+          f"from Debian's kubernetes source with {script} (one-time, about 5-10 minutes)...", file=sys.stderr)
+    built = subprocess.run(["bash", str(script)], stdout=subprocess.PIPE, text=True)
+    if built.returncode != 0:
+        raise TestenvError(f"k8s: {script} failed with exit code {built.returncode} (its log is above)")
+    return Path(built.stdout.strip().splitlines()[-1])
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    r = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise TestenvError(f"k8s: openssl {args[0]} failed: {r.stderr[-500:]}")
+
+
+def _make_pki(pki: Path) -> None:
+    pki.mkdir(parents=True, exist_ok=True)
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
+             "-days", "3650", "-subj", "/CN=mlflow-testenv-k8s-ca", cwd=pki)
+    (pki / "san.cnf").write_text(
+        "[ext]\nsubjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,"
+        "DNS:kubernetes.default,DNS:kubernetes.default.svc\n"
+        "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+    )
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+             "-subj", "/CN=kube-apiserver", cwd=pki)
+    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+             "-out", "server.crt", "-days", "3650", "-extfile", "san.cnf", "-extensions", "ext", cwd=pki)
+    _openssl("genrsa", "-out", "sa.key", "2048", cwd=pki)
+    _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=pki)
+
+
+def _kubeconfig(url: str, ca: Path, token: str) -> str:
+    import base64
+
+    ca_data = base64.b64encode(ca.read_bytes()).decode()
+    return f"""apiVersion: v1
+kind: Config
+clusters:
+- name: testenv
+  cluster:
+    server: {url}
+    certificate-authority-data: {ca_data}
+users:
+- name: admin
+  user:
+    token: {token}
+contexts:
+- name: testenv
+  context:
+    cluster: testenv
+    user: admin
+    namespace: default
+current-context: testenv
+"""
+
+
+class K8sService(Service):
+    name = "k8s"
+    description = "kube-apiserver + kube-controller-manager v1.20 + etcd on loopback (TLS, bearer token; no kubelet)"
+
+    def install(self) -> None:
+        missing = [pkg for cmd, pkg in (("etcd", "etcd-server"), ("openssl", "openssl")) if not shutil.which(cmd)]
+        if missing:
+            apt_install(*missing, why="the k8s service")
+        _bindir()
+
+    def prepare(self, workdir: Path) -> None:
+        _make_pki(workdir / "pki")
+        token = secrets.token_hex(24)
+        (workdir / "token").write_text(token)
+        (workdir / "pki" / "tokens.csv").write_text(f'{token},testenv-admin,1,"system:masters"\n')
+        (workdir / "token").chmod(0o600)
+        (workdir / "pki" / "tokens.csv").chmod(0o600)
+
+    def launch(self, workdir: Path, port: int, args: list[str]) -> Launch:
+        import requests
+
+        bindir = _bindir()
+        pki = workdir / "pki"
+        token = (workdir / "token").read_text().strip()
+        url = f"https://127.0.0.1:{port}"
+        kubeconfig = workdir / "kubeconfig"
+        kubeconfig.write_text(_kubeconfig(url, pki / "ca.crt", token))
+        kubeconfig.chmod(0o600)
+        cmd = [sys.executable, "-m", "mlflow_testenv.services.k8s", str(bindir), str(workdir), str(port), *args]
+
+        def health() -> bool:
+            r = requests.get(f"{url}/readyz", headers={"Authorization": f"Bearer {token}"},
+                             verify=str(pki / "ca.crt"), timeout=2)
+            return r.status_code == 200
+
+        def wait_for_default_namespace() -> None:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                r = requests.get(f"{url}/api/v1/namespaces/default", headers={"Authorization": f"Bearer {token}"},
+                                 verify=str(pki / "ca.crt"), timeout=2)
+                if r.status_code == 200:
+                    return
+                time.sleep(0.2)
+            raise TestenvError("k8s: namespace 'default' did not appear within 30s")
+
+        exports = {
+            "MLFLOW_TESTENV_K8S_KUBECONFIG": str(kubeconfig),
+            "MLFLOW_TESTENV_K8S_URL": url,
+            "MLFLOW_TESTENV_K8S_TOKEN": token,
+            "MLFLOW_TESTENV_K8S_CA": str(pki / "ca.crt"),
+        }
+        return Launch(cmd=cmd, exports=exports, health=health, after_healthy=wait_for_default_namespace,
+                      timeout=90)
+
+
+SERVICE = K8sService()
+
+
+# ---- the process the supervisor runs: starts etcd, then the API server, then the controller manager,
+# ---- and stops all three when any of them exits or on SIGTERM.
+
+def _control_plane(bindir: Path, workdir: Path, port: int, extra: list[str]) -> int:
+    pki = workdir / "pki"
+    etcd_client, etcd_peer = free_port(), free_port()
+    etcd_url = f"http://127.0.0.1:{etcd_client}"
+    procs: list[subprocess.Popen] = []
+
+    def start(name: str, cmd: list[str]) -> None:
+        log = open(workdir / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the child's lifetime
+        print(f"[k8s] starting {name}: {' '.join(cmd[:1])} (log: {workdir / (name + '.log')})", flush=True)
+        procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+
+    start("etcd", [
+        shutil.which("etcd") or "etcd", "--data-dir", str(workdir / "etcd"), "--name", "testenv",
+        "--listen-client-urls", etcd_url, "--advertise-client-urls", etcd_url,
+        "--listen-peer-urls", f"http://127.0.0.1:{etcd_peer}",
+        "--initial-advertise-peer-urls", f"http://127.0.0.1:{etcd_peer}",
+        "--initial-cluster", f"testenv=http://127.0.0.1:{etcd_peer}",
+        "--unsafe-no-fsync", "--quota-backend-bytes", str(2 * 1024**3),
+    ])
+    start("kube-apiserver", [
+        str(bindir / "kube-apiserver"),
+        "--etcd-servers", etcd_url,
+        "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--secure-port", str(port),
+        "--insecure-port", "0",
+        "--tls-cert-file", str(pki / "server.crt"), "--tls-private-key-file", str(pki / "server.key"),
+        "--client-ca-file", str(pki / "ca.crt"),
+        "--token-auth-file", str(pki / "tokens.csv"),
+        "--authorization-mode", "RBAC",
+        "--service-account-key-file", str(pki / "sa.pub"),
+        "--service-account-signing-key-file", str(pki / "sa.key"),
+        "--service-account-issuer", "https://kubernetes.default.svc",
+        "--service-cluster-ip-range", "10.0.0.0/24",
+        "--allow-privileged=true",
+        # as envtest: no ServiceAccount admission, so pods may name accounts that do not exist yet
+        "--disable-admission-plugins", "ServiceAccount",
+        "--feature-gates", FEATURE_GATES,
+        "--cert-dir", str(pki),
+        *extra,
+    ])
+    if not _wait_ready(f"https://127.0.0.1:{port}", workdir, procs):
+        code = next((p.returncode for p in procs if p.poll() is not None), 1) or 1
+        print(f"[k8s] kube-apiserver did not become ready; see {workdir}/kube-apiserver.log", flush=True)
+        _stop_all(procs)
+        return code
+    start("kube-controller-manager", [
+        str(bindir / "kube-controller-manager"),
+        "--kubeconfig", str(workdir / "kubeconfig"),
+        "--controllers", CONTROLLERS,
+        "--service-account-private-key-file", str(pki / "sa.key"),
+        "--root-ca-file", str(pki / "ca.crt"),
+        "--leader-elect=false", "--port", "0", "--secure-port", "0",
+        "--feature-gates", FEATURE_GATES,
+        "--concurrent-gc-syncs", "5",
+    ])
+
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    code = 0
+    while not stopping:
+        for p in procs:
+            if p.poll() is not None:
+                # the controller manager retries on its own only until the API server answers; if it
+                # (or anything else) dies, the whole plane goes down and the log says which one
+                print(f"[k8s] {p.args[0]} exited with code {p.returncode}", flush=True)
+                code = p.returncode or 1
+                stopping = True
+                break
+        time.sleep(0.2)
+    _stop_all(procs)
+    return code
+
+
+def _wait_ready(url: str, workdir: Path, procs: list[subprocess.Popen], timeout: float = 60) -> bool:
+    """The controller manager gives up if the API server is not healthy within ~10s: start it after."""
+    import requests
+
+    token = (workdir / "token").read_text().strip()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and all(p.poll() is None for p in procs):
+        try:
+            r = requests.get(f"{url}/readyz", headers={"Authorization": f"Bearer {token}"},
+                             verify=str(workdir / "pki" / "ca.crt"), timeout=2)
+            if r.status_code == 200:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def _stop_all(procs: list[subprocess.Popen]) -> None:
+    for p in reversed(procs):
+        if p.poll() is None:
+            p.terminate()
+    for p in reversed(procs):
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(_control_plane(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]))
