@@ -287,3 +287,11 @@ def test_data_survives_restart():
         assert [o.key for o in oss2.ObjectIterator(_bucket(srv.exports))] == ["persist/me"]
     finally:
         srv.stop()
+
+
+def test_list_multipart_uploads(bucket, prefix):
+    key = prefix + "pending ü.bin"
+    upload_id = bucket.init_multipart_upload(key).upload_id
+    assert [(u.key, u.upload_id) for u in oss2.MultipartUploadIterator(bucket, prefix=prefix)] == [(key, upload_id)]
+    bucket.abort_multipart_upload(key, upload_id)
+    assert list(oss2.MultipartUploadIterator(bucket, prefix=prefix)) == []

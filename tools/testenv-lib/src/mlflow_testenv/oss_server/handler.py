@@ -35,6 +35,7 @@ class Fault:
     method: str = ""
     key_contains: str = ""
     drop: bool = False  # close the connection instead of answering
+    code: str = ""
 
 
 @dataclass
@@ -199,8 +200,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return None
-            raise OssError(fault.status, "ServiceUnavailable" if fault.status == 503 else "InternalError",
-                           "Injected fault (testenv).")
+            code = fault.code or ("ServiceUnavailable" if fault.status == 503 else "InternalError")
+            raise OssError(fault.status, code, "Injected fault (testenv).")
         q = dict(params)
         if not bucket:
             if self.command == "GET":
@@ -243,6 +244,8 @@ class Handler(BaseHTTPRequestHandler):
             if q.get("list-type") == "2":
                 return self._list_v2(bucket, q)
             return self._list_v1(bucket, q)
+        if m == "GET" and "uploads" in q:
+            return self._list_uploads(bucket, q)
         if m == "GET" and "bucketInfo" in q:
             self.server.store.require_bucket(bucket)
             return self._xml(render("BucketInfo", ("Bucket", [("Name", bucket), ("Location", f"oss-{self.server.config.region}"),
@@ -441,6 +444,18 @@ class Handler(BaseHTTPRequestHandler):
         upload_id = self.server.store.initiate(bucket, key, self._meta_from_headers(key))
         self._xml(render("InitiateMultipartUploadResult", ("Bucket", bucket), ("Key", key), ("UploadId", upload_id)))
 
+    def _list_uploads(self, bucket: str, q: dict[str, str]) -> None:
+        prefix = q.get("prefix", "")
+        uploads = [u for u in self.server.store.uploads(bucket) if u["key"].startswith(prefix)]
+        url = q.get("encoding-type") == "url"
+        enc = (lambda s: quote(s, safe="/")) if url else (lambda s: s)
+        self._xml(render("ListMultipartUploadsResult", ("Bucket", bucket), ("KeyMarker", ""), ("UploadIdMarker", ""),
+                         ("NextKeyMarker", ""), ("NextUploadIdMarker", ""), ("Delimiter", ""), ("Prefix", enc(prefix)),
+                         ("MaxUploads", 1000), ("IsTruncated", "false"),
+                         *([("EncodingType", "url")] if url else []),
+                         *[("Upload", [("Key", enc(u["key"])), ("UploadId", u["upload_id"]),
+                                       ("Initiated", iso8601(u["initiated"]))]) for u in uploads]))
+
     def _upload_part(self, bucket: str, key: str, q: dict[str, str]) -> None:
         raw = q["partNumber"]
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_PARTS:
@@ -512,7 +527,8 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 spec = json.loads(self._body() or b"{}")
                 fault = Fault(int(spec.get("status", 503)), int(spec.get("count", 1)), str(spec.get("method", "")),
-                              str(spec.get("key_contains", "")), bool(spec.get("drop", False)))
+                              str(spec.get("key_contains", "")), bool(spec.get("drop", False)),
+                              str(spec.get("code", "")))
             except (ValueError, TypeError):
                 raise invalid_argument("fault spec must be JSON {status, count, method, key_contains, drop}") from None
             with self.server.lock:

@@ -245,6 +245,17 @@ class Store:
         (d / "upload.json").write_text(json.dumps(asdict(meta) | {"initiated": time.time()}))
         return upload_id
 
+    def uploads(self, bucket: str) -> list[dict]:
+        self.require_bucket(bucket)
+        out = []
+        for f in (self._bdir(bucket) / "uploads").glob("*/upload.json"):
+            try:
+                info = json.loads(f.read_text())
+            except (OSError, ValueError):
+                continue
+            out.append({"key": info["key"], "upload_id": f.parent.name, "initiated": info.get("initiated", 0)})
+        return sorted(out, key=lambda u: (u["key"], u["initiated"]))
+
     def upload_meta(self, bucket: str, key: str, upload_id: str) -> dict:
         self.require_bucket(bucket)
         try:
