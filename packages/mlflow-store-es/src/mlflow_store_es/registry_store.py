@@ -242,6 +242,7 @@ class EsRegistryStore(StrictMixin, AbstractRegistryStore):
     def search_registered_models(self, filter_string=None, max_results=None, order_by=None, page_token=None):
         _check_max(max_results, SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD)
         filter_string = add_prompt_filter_string(filter_string, is_prompt=False)
+        SearchModelUtils.parse_search_filter(filter_string)
         models = SearchModelUtils.filter(self._all_models(), filter_string)
         ordered = SearchModelUtils.sort(models, order_by)
         page, token = SearchUtils.paginate(ordered, page_token, max_results)
@@ -352,6 +353,7 @@ class EsRegistryStore(StrictMixin, AbstractRegistryStore):
 
     def search_model_versions(self, filter_string=None, max_results=None, order_by=None, page_token=None):
         _check_max(max_results, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD)
+        SearchModelVersionUtils.parse_search_filter(filter_string)
         aliases = {h["_source"]["name"]: h["_source"].get("aliases") or {}
                    for h in self.client.scan(self.ix.registered_models, {"match_all": {}}, [{"name": "asc"}])}
         versions = [self._mv_entity(mv, aliases.get(mv["name"], {})) for mv in self._versions()]

@@ -229,6 +229,7 @@ class EsTrackingStore(StrictMixin, AbstractStore):
     def search_experiments(self, view_type=ViewType.ACTIVE_ONLY, max_results=SEARCH_MAX_RESULTS_DEFAULT,
                            filter_string=None, order_by=None, page_token=None):
         _check_max_results(max_results)
+        SearchExperimentsUtils.parse_search_filter(filter_string)  # bad filters fail even on empty stores
         query = _lifecycle_query(view_type)
         experiments = [experiment_from_doc(h["_source"])
                        for h in self.client.scan(self.ix.experiments, query, [{"experiment_id": "asc"}])]
@@ -383,6 +384,7 @@ class EsTrackingStore(StrictMixin, AbstractStore):
     # -- search ----------------------------------------------------------------------------
     def _search_runs(self, experiment_ids, filter_string, run_view_type, max_results, order_by, page_token):
         _check_max_results(max_results)
+        SearchUtils.parse_search_filter(filter_string)  # bad filters fail even when nothing matches
         query = _lifecycle_query(run_view_type)
         query["bool"]["filter"].append({"terms": {"experiment_id": [str(e) for e in experiment_ids]}})
         runs = [run_from_doc(h["_source"]) for h in self.client.scan(self.ix.runs, query, [{"run_id": "asc"}])]
