@@ -1,0 +1,199 @@
+"""Fixtures: a real JWKS endpoint (keys generated here) and a real `mlflow server --app-name rbac`.
+
+One rbac server (uvicorn) is shared by the whole session (all xdist workers); tests keep out of
+each other's way by using their own users, experiments and models.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from filelock import FileLock
+from mlflow_testenv import session_service
+
+ISSUER = "https://idp.rbac.test"
+AUDIENCE = "mlflow-rbac-test"
+HERE = Path(__file__).parent
+
+
+def shared_root(tmp_path_factory: Any) -> Path:
+    root = tmp_path_factory.getbasetemp()
+    return root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+
+
+def watcher_pid() -> int:
+    return os.getppid() if os.environ.get("PYTEST_XDIST_WORKER") else os.getpid()
+
+
+def new_rsa_key(kid: str) -> tuple[str, dict[str, Any]]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    public.update({"kid": kid, "use": "sig", "alg": "RS256"})
+    return pem, public
+
+
+@dataclass
+class Idp:
+    """Signs tokens with keys whose public halves a real JWKS endpoint serves."""
+
+    dir: Path
+    url: str
+    issuer: str = ISSUER
+    audience: str = AUDIENCE
+
+    def _keys(self) -> dict[str, str]:
+        return json.loads((self.dir / "private.json").read_text())
+
+    def token(self, sub: str, groups: list[str] | None = None, *, kid: str = "k1", lifetime: int = 300,
+              **claims: Any) -> str:
+        now = int(time.time())
+        payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": sub, "iat": now, "exp": now + lifetime,
+                   "jti": uuid.uuid4().hex, "groups": groups or []}
+        payload.update(claims)
+        payload = {k: v for k, v in payload.items() if v is not None}
+        return jwt.encode(payload, self._keys()[kid], algorithm="RS256", headers={"kid": kid})
+
+    def add_key(self, kid: str) -> None:
+        """Rotate: publish one more key (the old ones stay)."""
+        with FileLock(str(self.dir / "keys.lock")):
+            pem, public = new_rsa_key(kid)
+            private = self._keys()
+            private[kid] = pem
+            (self.dir / "private.json").write_text(json.dumps(private))
+            jwks = json.loads((self.dir / "jwks.json").read_text())
+            jwks["keys"].append(public)
+            (self.dir / "jwks.json").write_text(json.dumps(jwks))
+
+    def sign_with_unpublished_key(self, sub: str, kid: str = "k1") -> str:
+        pem, _ = new_rsa_key(kid)
+        now = int(time.time())
+        return jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": sub, "iat": now, "exp": now + 300},
+                          pem, algorithm="RS256", headers={"kid": kid})
+
+    def hits(self) -> int:
+        return int(requests.get(f"{self.url.rsplit('/', 1)[0]}/hits", timeout=5).text)
+
+
+def start_idp(root: Path) -> Idp:
+    d = root / "idp"
+    d.mkdir(exist_ok=True)
+    with FileLock(str(d / "start.lock")):
+        if not (d / "jwks.json").exists():
+            pem, public = new_rsa_key("k1")
+            (d / "private.json").write_text(json.dumps({"k1": pem}))
+            (d / "jwks.json").write_text(json.dumps({"keys": [public]}))
+        port_file = d / "port"
+        if not port_file.exists():
+            subprocess.Popen([sys.executable, str(HERE / "jwks_server.py"), str(d), str(port_file),
+                              "--parent-pid", str(watcher_pid())], start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 30
+            while not port_file.exists():
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the test JWKS server did not start")
+                time.sleep(0.05)
+        return Idp(d, f"http://127.0.0.1:{port_file.read_text()}/jwks.json")
+
+
+def rbac_env(idp: Idp, root: Path, admin_key: str, **extra: str) -> dict[str, str]:
+    env = {
+        "MLFLOW_RBAC_JWKS_URL": idp.url,
+        "MLFLOW_RBAC_JWT_ISSUER": ISSUER,
+        "MLFLOW_RBAC_JWT_AUDIENCE": AUDIENCE,
+        "MLFLOW_RBAC_JWT_ALGORITHMS": "RS256,ES256",
+        "MLFLOW_RBAC_JWT_LEEWAY_SECONDS": "5",
+        "MLFLOW_RBAC_JWKS_MIN_REFRESH_SECONDS": "0",
+        "MLFLOW_RBAC_ADMIN_GROUPS": "mlflow-admins",
+        "MLFLOW_RBAC_BOOTSTRAP_ADMIN_KEY": admin_key,
+        "MLFLOW_RBAC_DATABASE_URI": f"sqlite:///{root / 'rbac.db'}",
+        "MLFLOW_RBAC_CACHE_SECONDS": "0",
+    }
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def idp(tmp_path_factory: Any) -> Idp:
+    return start_idp(shared_root(tmp_path_factory))
+
+
+class Server:
+    def __init__(self, url: str, admin_key: str, idp: Idp) -> None:
+        self.url = url.rstrip("/")
+        self.admin_key = admin_key
+        self.idp = idp
+
+    def call(self, method: str, path: str, token: str | None = None, **kw: Any) -> requests.Response:
+        headers = dict(kw.pop("headers", {}) or {})
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        if "json" in kw:
+            headers.setdefault("Content-Type", "application/json")
+        return requests.request(method, self.url + path, headers=headers, timeout=60, **kw)
+
+    def admin(self, method: str, path: str, **kw: Any) -> requests.Response:
+        resp = self.call(method, path, self.admin_key, **kw)
+        assert resp.status_code == 200, resp.text
+        return resp
+
+    def grant(self, resource_type: str, resource_id: str, principal: str, permission: str,
+              principal_type: str = "user") -> None:
+        self.admin("POST", "/api/2.0/rbac/grants", json={
+            "resource_type": resource_type, "resource_id": resource_id, "principal": principal,
+            "principal_type": principal_type, "permission": permission})
+
+    def api_key(self, principal: str, *, groups: list[str] | None = None, is_admin: bool = False) -> tuple[str, str]:
+        data = self.admin("POST", "/api/2.0/rbac/api-keys", json={
+            "principal": principal, "groups": groups or [], "is_admin": is_admin}).json()
+        return data["api_key"]["key_id"], data["key"]
+
+    def experiment(self, token: str | None = None, name: str | None = None) -> str:
+        resp = self.call("POST", "/api/2.0/mlflow/experiments/create", token or self.admin_key,
+                         json={"name": name or f"exp-{uuid.uuid4().hex}"})
+        assert resp.status_code == 200, resp.text
+        return resp.json()["experiment_id"]
+
+    def run(self, experiment_id: str, token: str | None = None) -> str:
+        resp = self.call("POST", "/api/2.0/mlflow/runs/create", token or self.admin_key,
+                         json={"experiment_id": experiment_id})
+        assert resp.status_code == 200, resp.text
+        return resp.json()["run"]["info"]["run_id"]
+
+
+def start_rbac(tmp_path_factory: Any, idp: Idp, key: str, args: list[str], **extra_env: str) -> Server:
+    root = shared_root(tmp_path_factory) / key
+    root.mkdir(exist_ok=True)
+    with FileLock(str(root / "admin.lock")):
+        key_file = root / "admin.key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(32))
+    admin_key = key_file.read_text()
+    os.environ.update(rbac_env(idp, root, admin_key, **extra_env))
+    exports = session_service("mlflow", tmp_path_factory, ["--app-name", "rbac", *args], key=key)
+    return Server(exports["MLFLOW_TESTENV_MLFLOW_URL"], admin_key, idp)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: Any, idp: Idp) -> Server:
+    return start_rbac(tmp_path_factory, idp, "rbac-uvicorn", [])
+
+
+@pytest.fixture
+def user() -> str:
+    return f"user-{uuid.uuid4().hex[:12]}"
