@@ -1,0 +1,80 @@
+"""Builds the oss2 Bucket from the settings: endpoint, credentials (static keys, STS token, or the
+ECS RAM-role provider) and signature version (V1, or V4 with a region)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import oss2
+
+from mlflow_artifacts_oss import settings
+from mlflow_plugins_shared.errors import config_error
+from mlflow_plugins_shared.redact import Secret, redact_uri
+
+_logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    endpoint: str
+    signature_version: str
+    region: str | None
+    auth: object
+    secrets: tuple[str, ...]  # values to mask in any message
+    timeout: float
+
+    def describe(self) -> str:
+        return f"endpoint={redact_uri(self.endpoint)} signature={self.signature_version} region={self.region}"
+
+
+def _endpoint() -> str:
+    raw = settings.ENDPOINT.get() or ""
+    url = raw if "://" in raw else "https://" + raw
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - validates the port
+    except ValueError as e:
+        raise config_error(settings.ENDPOINT.env, f"invalid endpoint {redact_uri(raw)!r}: {e}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in raw):
+        raise config_error(settings.ENDPOINT.env, f"invalid endpoint {redact_uri(raw)!r}; expected "
+                           "e.g. https://oss-cn-hangzhou.aliyuncs.com")
+    if parts.username or parts.password:
+        raise config_error(settings.ENDPOINT.env, "must not carry credentials; use MLFLOW_OSS_KEY_ID/MLFLOW_OSS_KEY_SECRET")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def load_config() -> ClientConfig:
+    endpoint = _endpoint()
+    region = settings.REGION.get()
+    version = settings.SIGNATURE_VERSION.get() or ("v4" if region else "v1")
+    if version == "v4" and not region:
+        raise config_error(settings.REGION.env, "is required for signature V4 (MLFLOW_OSS_SIGNATURE_VERSION=v4)")
+    role = settings.ECS_RAM_ROLE.get()
+    key_id = settings.KEY_ID.get()
+    secret: Secret | None = settings.KEY_SECRET.get()
+    token: Secret | None = settings.SECURITY_TOKEN.get()
+    hidden = tuple(s.get() for s in (secret, token) if s)
+    if role:
+        url = (settings.ECS_METADATA_URL.get() or "").rstrip("/") + "/" + role
+        provider = oss2.EcsRamRoleCredentialsProvider(url, max_retries=3, timeout=10)
+        auth: object = oss2.ProviderAuthV4(provider) if version == "v4" else oss2.ProviderAuth(provider)
+    elif key_id and secret:
+        if token:
+            auth = oss2.StsAuth(key_id, secret.get(), token.get(), auth_version=version)
+        else:
+            auth = oss2.AuthV4(key_id, secret.get()) if version == "v4" else oss2.Auth(key_id, secret.get())
+    else:
+        missing = [s.env for s, v in ((settings.KEY_ID, key_id), (settings.KEY_SECRET, secret)) if not v]
+        raise config_error(" and ".join(missing), "not set: OSS needs an AccessKey (MLFLOW_OSS_KEY_ID and "
+                           "MLFLOW_OSS_KEY_SECRET, plus MLFLOW_OSS_SECURITY_TOKEN for STS) or an ECS RAM role "
+                           "(MLFLOW_OSS_ECS_RAM_ROLE)")
+    return ClientConfig(endpoint, version, region, auth, hidden, settings.TIMEOUT.get() or 60.0)
+
+
+def make_bucket(config: ClientConfig, bucket: str, pool_size: int) -> oss2.Bucket:
+    session = oss2.Session(pool_size=pool_size)
+    _logger.debug("OSS bucket %s: %s", bucket, config.describe())
+    return oss2.Bucket(config.auth, config.endpoint, bucket, session=session, connect_timeout=config.timeout,
+                       region=config.region, app_name="mlflow-artifacts-oss")
