@@ -1,26 +1,119 @@
-"""Request auth providers (skeleton)."""
+"""The three request auth providers MLflow selects with MLFLOW_TRACKING_AUTH.
 
-from mlflow.exceptions import MlflowNotImplementedException
+MLflow calls `get_auth()` for every REST request and outside its own error wrapping, so
+configuration errors raised here reach the user as they are. The token state is process-wide
+(keyed by the configuration), so every call shares one cache.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
+
 from mlflow.tracking.request_auth.abstract_request_auth_provider import RequestAuthProvider
+from mlflow_plugins_shared.errors import config_error
+from mlflow_plugins_shared.settings import Setting
+
+from mlflow_auth_oauth2 import settings as s
+from mlflow_auth_oauth2.bearer_auth import BearerAuth, TokenSource
+from mlflow_auth_oauth2.client_credentials import ClientCredentialsConfig, fetch_token
+from mlflow_auth_oauth2.token_cache import TokenCache
+from mlflow_auth_oauth2.token_command import TokenCommand
+from mlflow_auth_oauth2.token_file import TokenFile
 
 
-class _Skeleton(RequestAuthProvider):
+class _ProcessWideSources:
+    """Config (raw env values) -> token source; building one reads and validates the settings."""
+
+    def __init__(self, settings: Sequence[Setting[Any]], build: Callable[[], TokenSource]) -> None:
+        self._envs = tuple(x.env for x in settings)
+        self._build = build
+        self._lock = threading.Lock()
+        self._sources: dict[tuple[str | None, ...], TokenSource] = {}
+
+    def get(self) -> TokenSource:
+        env = os.environ
+        key = tuple(env.get(name) for name in self._envs)
+        source = self._sources.get(key)
+        if source is None:
+            with self._lock:
+                source = self._sources.get(key) or self._build()
+                self._sources[key] = source
+        return source
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sources.clear()
+
+
+def _client_credentials_source() -> TokenSource:
+    secret, secret_file = s.CLIENT_SECRET.get(), s.CLIENT_SECRET_FILE.get()
+    if secret and secret_file:
+        raise config_error(s.CLIENT_SECRET.env, f"set either it or {s.CLIENT_SECRET_FILE.env}, not both")
+    if not secret and not secret_file:
+        raise config_error(s.CLIENT_SECRET.env, f"is not set (nor {s.CLIENT_SECRET_FILE.env}); the oauth2 "
+                           "provider needs the client secret")
+    url = s.TOKEN_URL.get() or ""
+    if not url.lower().startswith(("http://", "https://")):
+        raise config_error(s.TOKEN_URL.env, f"must be an http(s) URL, got {url!r}")
+    cfg = ClientCredentialsConfig(
+        token_url=url, client_id=s.CLIENT_ID.get() or "", client_secret=secret, client_secret_file=secret_file,
+        scope=s.SCOPE.get(), audience=s.AUDIENCE.get(), client_auth=s.CLIENT_AUTH.get() or "basic",
+        timeout=s.TIMEOUT.get() or 10.0, default_expires_in=s.DEFAULT_EXPIRES_IN.get() or 300.0,
+    )
+    return TokenCache(partial(fetch_token, cfg), s.REFRESH_MARGIN.get() or 0.0, f"oauth2 client {cfg.client_id!r}")
+
+
+def _file_source() -> TokenSource:
+    return TokenFile(s.TOKEN_FILE.get() or "")
+
+
+def _command_source() -> TokenSource:
+    cmd = TokenCommand.parse(s.TOKEN_COMMAND.get() or "", s.COMMAND_TIMEOUT.get() or 30.0,
+                             s.COMMAND_TTL.get() or 0.0)
+    return TokenCache(cmd.run, s.REFRESH_MARGIN.get() or 0.0, f"bearer-command {cmd.argv[0]!r}")
+
+
+OAUTH2_SOURCES = _ProcessWideSources(s.OAUTH2_SETTINGS, _client_credentials_source)
+FILE_SOURCES = _ProcessWideSources(s.FILE_SETTINGS, _file_source)
+COMMAND_SOURCES = _ProcessWideSources(s.COMMAND_SETTINGS, _command_source)
+
+
+class _BearerProvider(RequestAuthProvider):
     name = ""
+    sources: _ProcessWideSources
 
     def get_name(self) -> str:
         return self.name
 
-    def get_auth(self):
-        raise MlflowNotImplementedException(f"mlflow-auth-oauth2: the {self.name} provider is not implemented yet")
+    def get_auth(self) -> BearerAuth:
+        source = self.sources.get()
+        source.token()  # fetch/validate here so errors reach the caller unwrapped
+        return BearerAuth(source, self.name)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
 
 
-class Oauth2AuthProvider(_Skeleton):
+class Oauth2AuthProvider(_BearerProvider):
+    """`MLFLOW_TRACKING_AUTH=oauth2`: OAuth2 client-credentials grant."""
+
     name = "oauth2"
+    sources = OAUTH2_SOURCES
 
 
-class BearerFileAuthProvider(_Skeleton):
+class BearerFileAuthProvider(_BearerProvider):
+    """`MLFLOW_TRACKING_AUTH=bearer-file`: token from MLFLOW_BEARER_TOKEN_FILE."""
+
     name = "bearer-file"
+    sources = FILE_SOURCES
 
 
-class BearerCommandAuthProvider(_Skeleton):
+class BearerCommandAuthProvider(_BearerProvider):
+    """`MLFLOW_TRACKING_AUTH=bearer-command`: token printed by MLFLOW_BEARER_TOKEN_COMMAND."""
+
     name = "bearer-command"
+    sources = COMMAND_SOURCES
