@@ -1,12 +1,99 @@
-"""Run context provider (skeleton)."""
+"""The `ci` run context provider: MLflow calls `tags()` once per new run (`mlflow.start_run`)."""
 
-from mlflow.exceptions import MlflowNotImplementedException
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+
+from mlflow.exceptions import MlflowException
 from mlflow.tracking.context.abstract_context import RunContextProvider
+from mlflow_plugins_shared.uris import strip_credentials
+
+from mlflow_context_ci import ci_vendors, settings, tag_keys
+from mlflow_context_ci.container_probe import container_tags
+from mlflow_context_ci.git_probe import git_tags
+from mlflow_context_ci.host_probe import gpu_tags, host_tags
+from mlflow_context_ci.user_tags import user_tags
+
+_logger = logging.getLogger(__name__)
+
+# MLflow 2.x accepts tag values up to 5000 characters (3.x: 8000); longer values are cut, not refused.
+MAX_VALUE_LENGTH = 5000
+
+
+def _setting(setting: settings.Setting, fallback):  # type: ignore[type-arg]
+    """A bad setting must not cost the run its tags: warn (naming the variable) and use the default."""
+    try:
+        return setting.get()
+    except MlflowException as e:
+        _logger.warning("mlflow-context-ci: %s; using the default", e.message)
+        return fallback
+
+
+def disabled_probes() -> set[str]:
+    names = {n.lower() for n in _setting(settings.DISABLE, [])}
+    if "all" in names:
+        return set(settings.PROBES)
+    unknown = names - set(settings.PROBES)
+    if unknown:
+        _logger.warning("mlflow-context-ci: %s: unknown probe(s) %s; known: %s, all", settings.DISABLE.env,
+                        ", ".join(sorted(unknown)), ", ".join(settings.PROBES))
+    return names & set(settings.PROBES)
+
+
+def ci_tags(info: ci_vendors.CiInfo | None, git_found: dict[str, str]) -> dict[str, str]:
+    if info is None:
+        return {}
+    tags = {
+        tag_keys.CI_PROVIDER: info.provider,
+        tag_keys.CI_PIPELINE_URL: strip_credentials(info.pipeline_url) if info.pipeline_url else None,
+        tag_keys.CI_JOB_URL: strip_credentials(info.job_url) if info.job_url else None,
+        tag_keys.CI_BUILD_NUMBER: info.build_number,
+        tag_keys.CI_PR_NUMBER: info.pr_number,
+    }
+    # Commit and branch from the CI only where git could not tell (no checkout, detached HEAD).
+    if tag_keys.GIT_COMMIT not in git_found:
+        tags[tag_keys.CI_COMMIT] = info.commit
+    if tag_keys.GIT_BRANCH not in git_found:
+        tags[tag_keys.CI_BRANCH] = info.branch
+    return {k: v for k, v in tags.items() if v}
 
 
 class CiContextProvider(RunContextProvider):
+    """Every probe is guarded: a failure logs at debug level and only that probe's tags are missing."""
+
     def in_context(self) -> bool:
         return True
 
     def tags(self) -> dict[str, str]:
-        raise MlflowNotImplementedException("mlflow-context-ci: not implemented yet")
+        disabled = disabled_probes()
+        timeout = float(_setting(settings.TIMEOUT, settings.TIMEOUT.default))
+        env = os.environ
+        found: dict[str, str] = {}
+
+        def probe(name: str, fn: Callable[[], dict[str, str]]) -> None:
+            if name in disabled:
+                return
+            try:
+                found.update(fn())
+            except Exception as e:  # never break run creation
+                _logger.debug("mlflow-context-ci: probe %s failed: %s", name, e, exc_info=True)
+
+        git_dir = _setting(settings.GIT_DIR, None) or os.getcwd()
+        probe("git", lambda: git_tags(git_dir, timeout))
+        git_found = dict(found)
+        probe("ci", lambda: ci_tags(ci_vendors.detect(env), git_found))
+        probe("container", lambda: container_tags(
+            env, _setting(settings.ROOT, "/"), _setting(settings.SERVICEACCOUNT_DIR, settings.SERVICEACCOUNT_DIR.default)
+        ))
+        probe("host", host_tags)
+        probe("gpu", lambda: gpu_tags(timeout))
+        if "user" not in disabled:
+            try:
+                found.update(user_tags())
+            except MlflowException as e:  # the user's own configuration: say so loudly, keep the rest
+                _logger.warning("mlflow-context-ci: %s", e.message)
+            except Exception as e:
+                _logger.debug("mlflow-context-ci: probe user failed: %s", e, exc_info=True)
+        return {k: str(v)[:MAX_VALUE_LENGTH] for k, v in found.items()}
