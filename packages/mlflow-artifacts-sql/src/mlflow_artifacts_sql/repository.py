@@ -211,6 +211,8 @@ class SqlArtifactRepository(StrictMixin, ArtifactRepository, StreamUploadMixin):
             raise
 
     def download_artifacts(self, artifact_path: str, dst_path: str | None = None) -> str:
+        if dst_path and not os.path.exists(dst_path):
+            os.makedirs(dst_path, exist_ok=True)  # MLflow requires it to exist; creating it is kinder
         try:
             return super().download_artifacts(artifact_path, dst_path)
         except MlflowException as e:  # MLflow's message quotes artifact_uri, which may hold a password

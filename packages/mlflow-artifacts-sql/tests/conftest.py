@@ -1,0 +1,60 @@
+"""Real databases: SQLite files, and PostgreSQL and MariaDB started by tools/testenv."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from mlflow_artifacts_sql.repository import SqlArtifactRepository
+
+from mlflow_testenv import session_service
+
+BACKENDS = ("sqlite", "postgres", "mariadb")
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory) -> str:
+    return session_service("postgres", tmp_path_factory)["MLFLOW_TESTENV_POSTGRES_URL"]
+
+
+@pytest.fixture(scope="session")
+def mariadb_url(tmp_path_factory) -> str:
+    return session_service("mariadb", tmp_path_factory)["MLFLOW_TESTENV_MARIADB_URL"]
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'artifacts.db'}"
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request) -> str:
+    """The database URL (no artifact root) of each backend in turn."""
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+def unique_root() -> str:
+    return f"t-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def make_repo(db_url: str) -> Callable[..., SqlArtifactRepository]:
+    """A repository under a fresh artifact root in the backend's database."""
+
+    def make(root: str | None = None) -> SqlArtifactRepository:
+        return SqlArtifactRepository(f"{db_url}/{root or unique_root()}")
+
+    return make
+
+
+@pytest.fixture
+def repo(make_repo) -> SqlArtifactRepository:
+    return make_repo()
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
