@@ -61,6 +61,7 @@ from mlflow_store_es.codec import (
     run_info_from_doc,
 )
 from mlflow_store_es.connection import connect
+from mlflow_store_es.search_validation import validate_run_search
 
 _logger = logging.getLogger(__name__)
 DEFAULT_EXPERIMENT_ID = "0"
@@ -384,7 +385,7 @@ class EsTrackingStore(StrictMixin, AbstractStore):
     # -- search ----------------------------------------------------------------------------
     def _search_runs(self, experiment_ids, filter_string, run_view_type, max_results, order_by, page_token):
         _check_max_results(max_results)
-        SearchUtils.parse_search_filter(filter_string)  # bad filters fail even when nothing matches
+        validate_run_search(filter_string, order_by)
         query = _lifecycle_query(run_view_type)
         query["bool"]["filter"].append({"terms": {"experiment_id": [str(e) for e in experiment_ids]}})
         runs = [run_from_doc(h["_source"]) for h in self.client.scan(self.ix.runs, query, [{"run_id": "asc"}])]
