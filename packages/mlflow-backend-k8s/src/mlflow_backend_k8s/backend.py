@@ -18,14 +18,14 @@ from mlflow.utils.mlflow_tags import (
     MLFLOW_SOURCE_NAME,
     MLFLOW_SOURCE_TYPE,
 )
-from mlflow_plugins_shared.errors import config_error, invalid_parameter, unavailable
-from mlflow_plugins_shared.redact import redact_uri
 
 from mlflow_backend_k8s.cluster import api_client, check_can_create_jobs
 from mlflow_backend_k8s.config import JobConfig, parse_config
 from mlflow_backend_k8s.job_spec import build_job, job_name
 from mlflow_backend_k8s.project_source import PROJECT_ARCHIVE, PROJECT_ARTIFACT_DIR, archive, pod_script, resolve_source
 from mlflow_backend_k8s.submitted_run import K8sSubmittedRun
+from mlflow_plugins_shared.errors import config_error, invalid_parameter, unavailable
+from mlflow_plugins_shared.redact import redact_uri
 
 _logger = logging.getLogger(__name__)
 

@@ -9,8 +9,9 @@ from pathlib import Path
 from kubernetes import client as k8s
 from kubernetes import config as kube_config
 from kubernetes.client.rest import ApiException
-from mlflow_plugins_shared.errors import config_error, not_found, permission_denied, unavailable
 from urllib3.exceptions import HTTPError
+
+from mlflow_plugins_shared.errors import config_error, not_found, permission_denied, unavailable
 
 _logger = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from kubernetes.client.rest import ApiException
 from mlflow.entities import RunStatus
 from mlflow.projects.submitted_run import SubmittedRun
 from mlflow.tracking import MlflowClient
-from mlflow_plugins_shared.errors import not_found, unavailable
 from urllib3.exceptions import HTTPError
 
 from mlflow_backend_k8s.job_spec import CONTAINER_NAME
 from mlflow_backend_k8s.job_watch import FAILED, FINISHED, KILLED, JobWatcher, job_outcome
+from mlflow_plugins_shared.errors import not_found, unavailable
 
 _logger = logging.getLogger(__name__)
 CANCEL_TIMEOUT = 120.0

@@ -14,7 +14,6 @@ from kubernetes.client.rest import ApiException
 from mlflow.deployments import BaseDeploymentClient
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS
-from mlflow_plugins_shared.errors import invalid_parameter, not_found, unavailable
 from urllib3.exceptions import HTTPError
 
 from mlflow_deploy_k8s import manifests
@@ -22,6 +21,7 @@ from mlflow_deploy_k8s.options import HELP, DeployOptions, from_annotation, pars
 from mlflow_deploy_k8s.rollout import wait_rolled_out
 from mlflow_deploy_k8s.scoring import invocation_body, post_json
 from mlflow_deploy_k8s.target import CONTEXT, KUBECONFIG, connect, parse_target
+from mlflow_plugins_shared.errors import invalid_parameter, not_found, unavailable
 
 _logger = logging.getLogger(__name__)
 _NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")

@@ -163,8 +163,10 @@ def parse_options(config: dict[str, Any] | None, base: DeployOptions | None = No
         raise config_error("deployment config", f"unknown key(s) {', '.join(map(repr, unknown))}; "
                                                 f"allowed: {', '.join(sorted(HELP))}")
     changes: dict[str, Any] = {}
+    defaults = DeployOptions()
     for key, value in given.items():
-        if value is None:
+        if value is None or value == "":  # `-C key=` resets an option to its default
+            changes[key] = getattr(defaults, key)
             continue
         if key == "image":
             if not isinstance(value, str) or not _IMAGE.match(value):

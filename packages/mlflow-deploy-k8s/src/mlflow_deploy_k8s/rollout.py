@@ -8,8 +8,9 @@ from typing import Any
 from kubernetes import client as k8s
 from kubernetes import watch
 from kubernetes.client.rest import ApiException
-from mlflow_plugins_shared.errors import internal, unavailable
 from urllib3.exceptions import HTTPError
+
+from mlflow_plugins_shared.errors import internal, unavailable
 
 
 def rolled_out(dep: Any) -> bool:

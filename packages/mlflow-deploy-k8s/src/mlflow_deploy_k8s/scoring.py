@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from mlflow.exceptions import MlflowException
+
 from mlflow_plugins_shared.errors import invalid_parameter, unavailable
 from mlflow_plugins_shared.redact import redact_uri
 

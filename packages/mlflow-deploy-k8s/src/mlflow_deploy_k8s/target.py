@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from kubernetes import client as k8s
 from kubernetes import config as kube_config
+
 from mlflow_plugins_shared.errors import config_error, invalid_parameter
 from mlflow_plugins_shared.settings import Setting, as_str
 
