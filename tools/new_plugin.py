@@ -194,13 +194,14 @@ def camel(name: str) -> str:
     return "".join(p.capitalize() for p in re.split(r"[-_]+", name) if p)
 
 
-def scaffold(kind: str, name: str, names: list[str] | None = None, summary: str | None = None, force: bool = False) -> Path:
+def scaffold(kind: str, name: str, names: list[str] | None = None, summary: str | None = None, force: bool = False,
+             root: Path = ROOT) -> Path:
     if kind not in KINDS:
         raise SystemExit(f"KIND must be one of {', '.join(KINDS)}, got {kind!r}")
     if not re.fullmatch(r"[a-z][a-z0-9]*", name):
         raise SystemExit(f"NAME must be lowercase letters and digits, got {name!r}")
     dist, imp = f"mlflow-{kind}-{name}", f"mlflow_{kind}_{name}"
-    dest = ROOT / "packages" / dist
+    dest = root / "packages" / dist
     if dest.exists() and not force:
         raise SystemExit(f"{dest} already exists")
     names = names or [name]

@@ -26,7 +26,7 @@ def retrying(
     Non-transient exceptions propagate at once; after the last attempt the original
     exception propagates (not tenacity's RetryError), so callers keep their error mapping.
     """
-    stop = tenacity.stop_after_attempt(attempts)
+    stop: tenacity.stop.stop_base = tenacity.stop_after_attempt(attempts)
     if deadline is not None:
         stop = stop | tenacity.stop_after_delay(deadline)
 
