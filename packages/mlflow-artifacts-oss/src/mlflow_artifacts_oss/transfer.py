@@ -4,6 +4,7 @@ continues where it stopped. Transient faults are retried with backoff."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import mimetypes
@@ -84,13 +85,16 @@ def abort_checkpointed_upload(bucket: oss2.Bucket, local_file: str, key: str, st
     """Abort the multipart upload a checkpoint names, and drop the checkpoint (nothing becomes visible)."""
     store_key = store.make_store_key(bucket.bucket_name, key, os.path.abspath(local_file))
     record = store.get(store_key)
-    if record and record.get("upload_id"):
+    if not record:
+        return
+    if record.get("upload_id"):
         try:
             bucket.abort_multipart_upload(key, record["upload_id"])
             _logger.debug("aborted multipart upload %s of %s", record["upload_id"], key)
         except oss2.exceptions.OssError as e:
             _logger.debug("abort of multipart upload of %s failed: %s", key, e.code)
-    store.delete(store_key)
+    with contextlib.suppress(FileNotFoundError):
+        store.delete(store_key)
 
 
 def download_file(bucket: oss2.Bucket, key: str, local_path: str, cfg: TransferConfig, size: int | None = None) -> None:
