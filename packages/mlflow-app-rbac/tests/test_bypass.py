@@ -1,0 +1,183 @@
+"""Every bypass attempt from the issue, each its own test, sent byte-exact (http.client)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import uuid
+from urllib.parse import urlsplit
+
+import pytest
+
+
+def raw(server, method, path, token=None, headers=None, body=None):
+    u = urlsplit(server.url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    h = dict(headers or {})
+    if token:
+        h["Authorization"] = f"Bearer {token}"
+    if body is not None:
+        body = json.dumps(body).encode()
+        h.setdefault("Content-Type", "application/json")
+    conn.request(method, path, body=body, headers=h)
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp.status, data
+
+
+@pytest.fixture
+def hidden(server):
+    """An experiment with a run that the test's user cannot read."""
+    exp_id = server.experiment()
+    return exp_id, server.run(exp_id)
+
+
+GET_EXP = "/api/2.0/mlflow/experiments/get?experiment_id={}"
+
+
+@pytest.mark.parametrize("variant, expected", [
+    ("//api/2.0/mlflow/experiments/get?experiment_id={}", 400),
+    ("/api//2.0/mlflow/experiments/get?experiment_id={}", 400),
+    ("/api/2.0/mlflow/experiments/get/?experiment_id={}", 403),
+    ("/api/2.0/mlflow%2Fexperiments/get?experiment_id={}", 400),
+    ("/api/2.0/mlflow%2fexperiments%2fget?experiment_id={}", 400),
+    ("/API/2.0/mlflow/experiments/get?experiment_id={}", 403),
+    ("/api/2.0/MLflow/Experiments/Get?experiment_id={}", 403),
+    ("/static-files/../api/2.0/mlflow/experiments/get?experiment_id={}", 400),
+    ("/static-files/%2e%2e/api/2.0/mlflow/experiments/get?experiment_id={}", 400),
+    ("/api/2.0/mlflow/./experiments/get?experiment_id={}", 400),
+    ("/health/..%2Fapi/2.0/mlflow/experiments/get?experiment_id={}", 400),
+    ("/api/2.0/mlflow/experiments/get%3Fx=1?experiment_id={}", 403),
+    ("/api/2.0/mlflow/experiments\\get?experiment_id={}", 400),
+])
+def test_path_variants_cannot_bypass(server, idp, user, hidden, variant, expected):
+    status, body = raw(server, "GET", variant.format(hidden[0]), idp.token(user))
+    assert status == expected, body
+    assert hidden[0] not in body.decode(errors="replace").replace(f"'{hidden[0]}'", "")  # no experiment data leaked
+
+
+def test_path_variants_are_refused_before_authentication(server, hidden):
+    status, _ = raw(server, "GET", "//api/2.0/mlflow/experiments/get?experiment_id=" + hidden[0])
+    assert status in (400, 401)
+
+
+@pytest.mark.parametrize("api", ["/api", "/ajax-api"])
+def test_ajax_api_and_api_get_the_same_check(server, idp, user, hidden, api):
+    token = idp.token(user)
+    path = f"{api}/2.0/mlflow/experiments/get?experiment_id={hidden[0]}"
+    assert raw(server, "GET", path, token)[0] == 403
+    server.grant("experiment", hidden[0], user, "READ")
+    status, body = raw(server, "GET", path, token)
+    assert status == 200 and json.loads(body)["experiment"]["experiment_id"] == hidden[0]
+
+
+def test_head_is_checked_like_get(server, idp, user, hidden):
+    # MLflow reads a HEAD's ids from the JSON body (not the query string), as does the gate:
+    # with ids only in the query string the request is refused as incomplete.
+    assert raw(server, "HEAD", GET_EXP.format(hidden[0]), idp.token(user))[0] in (400, 403)
+    assert raw(server, "HEAD", "/api/2.0/mlflow/experiments/get", idp.token(user),
+               body={"experiment_id": hidden[0]})[0] == 403
+
+
+@pytest.mark.parametrize("header", ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"])
+def test_method_override_headers_are_refused(server, idp, user, hidden, header):
+    status, body = raw(server, "POST", "/api/2.0/mlflow/experiments/search", idp.token(user),
+                       headers={header: "DELETE"}, body={"max_results": 1})
+    assert status == 400 and header.lower() in body.decode()
+
+
+def test_method_override_query_parameter_is_refused(server, idp, user, hidden):
+    status, body = raw(server, "POST", f"/api/2.0/mlflow/experiments/delete?_method=GET", idp.token(user),
+                       body={"experiment_id": hidden[0]})
+    assert status == 400 and "_method" in body.decode()
+
+
+def test_run_id_and_run_uuid_both_checked(server, idp, user, hidden):
+    own = server.experiment(idp.token(user))
+    own_run = server.run(own, idp.token(user))
+    status, _ = raw(server, "GET", f"/api/2.0/mlflow/runs/get?run_id={own_run}&run_uuid={hidden[1]}", idp.token(user))
+    assert status == 403
+    status, _ = raw(server, "GET", f"/api/2.0/mlflow/runs/get?run_id={own_run}&run_id={hidden[1]}", idp.token(user))
+    assert status == 403
+
+
+def test_body_ids_cannot_be_hidden_in_camel_case(server, idp, user, hidden):
+    status, _ = raw(server, "POST", "/api/2.0/mlflow/runs/log-metric", idp.token(user),
+                    body={"runId": hidden[1], "key": "m", "value": 1, "timestamp": 1})
+    assert status == 403
+
+
+def test_get_with_json_body_is_checked(server, idp, user, hidden):
+    """MLflow reads a GET's JSON body when there is no query string: so do we."""
+    status, _ = raw(server, "GET", "/api/2.0/mlflow/experiments/get", idp.token(user), body={"experiment_id": hidden[0]})
+    assert status == 403
+
+
+GQL_GET_EXP = "query q($id: String) { mlflowGetExperiment(input: {experimentId: $id}) { experiment { name } } }"
+
+
+@pytest.mark.parametrize("query", [
+    'query { mlflowGetExperiment(input: {experimentId: "%s"}) { experiment { name } } }',
+    'query { a: mlflowGetExperiment(input: {experimentId: "%s"}) { experiment { name } } }',
+    'query { ...F } fragment F on Query { mlflowGetExperiment(input: {experimentId: "%s"}) { experiment { name } } }',
+    'query { ... on Query { mlflowGetExperiment(input: {experimentId: "%s"}) { experiment { name } } } }',
+    'mutation { mlflowSearchRuns(input: {experimentIds: ["%s"]}) { runs { info { runId } } } }',
+    'query { test(inputString: "x") { output } } query Other { mlflowGetExperiment(input: {experimentId: "%s"}) { experiment { name } } }',
+])
+def test_graphql_cannot_read_hidden_experiments(server, idp, user, hidden, query):
+    status, body = raw(server, "POST", "/graphql", idp.token(user), body={"query": query % hidden[0]})
+    assert status == 403, body
+
+
+def test_graphql_variables_are_checked(server, idp, user, hidden):
+    token = idp.token(user)
+    status, _ = raw(server, "POST", "/graphql", token, body={"query": GQL_GET_EXP, "variables": {"id": hidden[0]}})
+    assert status == 403
+    server.grant("experiment", hidden[0], user, "READ")
+    status, body = raw(server, "POST", "/graphql", token, body={"query": GQL_GET_EXP, "variables": {"id": hidden[0]}})
+    assert status == 200 and json.loads(body)["data"]["mlflowGetExperiment"]["experiment"]["name"]
+
+
+def test_graphql_get_run_of_hidden_experiment(server, idp, user, hidden):
+    q = 'query { mlflowGetRun(input: {runId: "%s"}) { run { info { runId } } } }' % hidden[1]
+    assert raw(server, "POST", "/graphql", idp.token(user), body={"query": q})[0] == 403
+
+
+def test_graphql_unknown_fields_and_model_versions_are_refused(server, idp, user):
+    own = server.experiment(idp.token(user))
+    run_id = server.run(own, idp.token(user))
+    q = 'query { mlflowGetRun(input: {runId: "%s"}) { run { modelVersions { name } } } }' % run_id
+    assert raw(server, "POST", "/graphql", idp.token(user), body={"query": q})[0] == 403
+    q = 'query { mlflowSearchModelVersions(input: {filter: ""}) { modelVersions { name } } }'
+    assert raw(server, "POST", "/graphql", idp.token(user), body={"query": q})[0] == 403
+
+
+def test_artifact_proxy_paths_of_other_experiments(server, idp, user, hidden):
+    token = idp.token(user)
+    own = server.experiment(token)
+    base = "/api/2.0/mlflow-artifacts/artifacts"
+    assert raw(server, "PUT", f"{base}/{own}/x/a.txt", token, body="ok")[0] == 200
+    assert raw(server, "PUT", f"{base}/{hidden[0]}/x/a.txt", token, body="no")[0] == 403
+    assert raw(server, "GET", f"{base}/{hidden[0]}/x/a.txt", token)[0] == 403
+    assert raw(server, "GET", f"{base}?path={hidden[0]}/x", token)[0] == 403
+    assert raw(server, "GET", f"{base}?path={own}/x", token)[0] == 200
+    assert raw(server, "GET", base, token)[0] == 403  # the root lists every experiment
+    assert raw(server, "GET", f"{base}?path={own}/../{hidden[0]}", token)[0] == 403
+    assert raw(server, "GET", f"{base}/{own}/../{hidden[0]}/x/a.txt", token)[0] == 400
+    assert raw(server, "GET", f"{base}/{own}%2F..%2F{hidden[0]}/x/a.txt", token)[0] == 400
+    assert raw(server, "GET", f"/ajax-api/2.0/mlflow-artifacts/artifacts/{hidden[0]}/x/a.txt", token)[0] == 403
+
+
+def test_get_artifact_and_metric_history_of_hidden_runs(server, idp, user, hidden):
+    token = idp.token(user)
+    assert raw(server, "GET", f"/get-artifact?run_id={hidden[1]}&path=a.txt", token)[0] == 403
+    assert raw(server, "GET", f"/api/2.0/mlflow/metrics/get-history?run_id={hidden[1]}&metric_key=m", token)[0] == 403
+    assert raw(server, "GET", f"/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval?run_ids={hidden[1]}&metric_key=m", token)[0] == 403
+    assert raw(server, "POST", f"/ajax-api/2.0/mlflow/upload-artifact?run_uuid={hidden[1]}&path=x.txt", token, body="x")[0] == 403
+
+
+def test_ui_assets_are_public_but_hold_no_data(server):
+    assert raw(server, "GET", "/health")[0] == 200
+    status, _ = raw(server, "GET", "/api/2.0/mlflow/experiments/search")
+    assert status == 401
