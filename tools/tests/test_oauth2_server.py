@@ -9,6 +9,7 @@ import requests
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+
 from mlflow_testenv import session_service
 
 

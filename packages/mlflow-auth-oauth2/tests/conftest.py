@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import pytest
 import requests
+from mlflow_auth_oauth2.provider import COMMAND_SOURCES, FILE_SOURCES, OAUTH2_SOURCES
+
 from mlflow_testenv import session_service
 from mlflow_testenv.oauth2_server.gateway import Gateway, JwtCheck
-
-from mlflow_auth_oauth2.provider import COMMAND_SOURCES, FILE_SOURCES, OAUTH2_SOURCES
 
 _ALL_VARS = ("MLFLOW_OAUTH2_", "MLFLOW_BEARER_TOKEN_", "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME",
              "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_AUTH")

@@ -2,6 +2,7 @@
 
 from mlflow_plugins_shared.testing import entry_points
 
+
 def test_auth_provider_oauth2():
     assert type(entry_points.request_auth_provider('oauth2')).__name__ == 'Oauth2AuthProvider'
 

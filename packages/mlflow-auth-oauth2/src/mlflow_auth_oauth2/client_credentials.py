@@ -8,14 +8,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 import requests
-from mlflow_plugins_shared.errors import config_error, invalid_parameter, unauthenticated, unavailable
-from mlflow_plugins_shared.logs import register_secret
-from mlflow_plugins_shared.redact import Secret, redact_uri
-from mlflow_plugins_shared.retry import call_with_retry, http_status_is_transient
+from mlflow.protos.databricks_pb2 import TEMPORARILY_UNAVAILABLE, UNAUTHENTICATED
 
 from mlflow_auth_oauth2 import settings as s
 from mlflow_auth_oauth2.jwt_expiry import seconds_until_jwt_expiry
+from mlflow_auth_oauth2.setting_errors import setting_error
 from mlflow_auth_oauth2.token_cache import IssuedToken
+from mlflow_plugins_shared.logs import register_secret
+from mlflow_plugins_shared.redact import Secret, redact_uri
+from mlflow_plugins_shared.retry import call_with_retry, http_status_is_transient
 
 _logger = logging.getLogger(__name__)
 # Which setting to fix for each RFC 6749 §5.2 error code.
@@ -54,9 +55,9 @@ class ClientCredentialsConfig:
         try:
             value = path.read_text().strip()
         except OSError as e:
-            raise config_error(s.CLIENT_SECRET_FILE.env, f"cannot read {str(path)!r}: {e.strerror or e}") from None
+            raise setting_error(s.CLIENT_SECRET_FILE.env, f"cannot read {str(path)!r}: {e.strerror or e}") from None
         if not value:
-            raise config_error(s.CLIENT_SECRET_FILE.env, f"{str(path)!r} is empty")
+            raise setting_error(s.CLIENT_SECRET_FILE.env, f"{str(path)!r} is empty")
         return value
 
     def __repr__(self) -> str:
@@ -93,13 +94,13 @@ def fetch_token(cfg: ClientCredentialsConfig) -> IssuedToken:
         resp = call_with_retry(post, transient, attempts=3, initial=0.2, maximum=2.0, deadline=cfg.timeout * 3,
                                what="OAuth2 token request")
     except _Transient as e:
-        raise unavailable(f"{s.TOKEN_URL.env}: token endpoint {url} answered HTTP {e.status} three times; "
-                          "try again later") from None
+        raise setting_error(s.TOKEN_URL.env, f"token endpoint {url} answered HTTP {e.status} three times; "
+                            "try again later", code=TEMPORARILY_UNAVAILABLE) from None
     except requests.Timeout:
-        raise unavailable(f"{s.TOKEN_URL.env}: token endpoint {url} did not answer within "
-                          f"{cfg.timeout}s ({s.TIMEOUT.env})") from None
+        raise setting_error(s.TIMEOUT.env, f"token endpoint {url} ({s.TOKEN_URL.env}) did not answer within "
+                            f"{cfg.timeout}s", code=TEMPORARILY_UNAVAILABLE) from None
     except requests.RequestException as e:
-        raise config_error(s.TOKEN_URL.env, f"token endpoint {url} is unreachable ({type(e).__name__}); "
+        raise setting_error(s.TOKEN_URL.env, f"token endpoint {url} is unreachable ({type(e).__name__}); "
                            "check the URL and the network") from None
     _logger.debug("token endpoint %s answered HTTP %s", url, resp.status_code)
     return _parse(resp, cfg, url, secret)
@@ -112,7 +113,7 @@ def _parse(resp: requests.Response, cfg: ClientCredentialsConfig, url: str, secr
         body = None
     if not isinstance(body, dict):
         ctype = resp.headers.get("Content-Type", "no content type")
-        raise config_error(s.TOKEN_URL.env, f"{url} answered HTTP {resp.status_code} with a non-JSON body "
+        raise setting_error(s.TOKEN_URL.env, f"{url} answered HTTP {resp.status_code} with a non-JSON body "
                            f"({ctype}); is this the OAuth2 token endpoint?")
     if resp.status_code >= 400 or "error" in body:
         code = str(body.get("error", f"HTTP {resp.status_code}"))
@@ -120,18 +121,17 @@ def _parse(resp: requests.Response, cfg: ClientCredentialsConfig, url: str, secr
         detail = f"{code}: {desc}" if desc else code
         setting = _ERROR_SETTING.get(code, s.TOKEN_URL.env)
         if code == "invalid_client" or resp.status_code == 401:
-            raise unauthenticated(
-                f"OAuth2 token endpoint {url} rejected client {cfg.client_id!r} ({detail}). Check {setting}: "
-                "the secret may be wrong or the client revoked.", secret)
-        raise invalid_parameter(f"OAuth2 token endpoint {url} refused the token request ({detail}). "
-                                f"Check {setting}.", secret)
+            raise setting_error(
+                setting, f"OAuth2 token endpoint {url} rejected client {cfg.client_id!r} ({detail}); "
+                "the secret may be wrong or the client revoked.", secret, code=UNAUTHENTICATED)
+        raise setting_error(setting, f"OAuth2 token endpoint {url} refused the token request ({detail}).", secret)
     token = body.get("access_token")
     if not isinstance(token, str) or not token:
-        raise config_error(s.TOKEN_URL.env, f"{url} answered without an access_token; is this the OAuth2 token endpoint?")
+        raise setting_error(s.TOKEN_URL.env, f"{url} answered without an access_token; is this the OAuth2 token endpoint?")
     token_type = str(body.get("token_type", "bearer"))
     if token_type.lower() != "bearer":
-        raise invalid_parameter(f"OAuth2 token endpoint {url} issued a {token_type!r} token; only bearer tokens "
-                                f"are supported. Check {s.TOKEN_URL.env}.")
+        raise setting_error(s.TOKEN_URL.env, f"OAuth2 token endpoint {url} issued a {token_type!r} token; "
+                            "only bearer tokens are supported.")
     return IssuedToken(token, _lifetime(body.get("expires_in"), token, cfg.default_expires_in))
 
 

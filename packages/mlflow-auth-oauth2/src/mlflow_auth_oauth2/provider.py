@@ -14,15 +14,15 @@ from functools import partial
 from typing import Any
 
 from mlflow.tracking.request_auth.abstract_request_auth_provider import RequestAuthProvider
-from mlflow_plugins_shared.errors import config_error
-from mlflow_plugins_shared.settings import Setting
 
 from mlflow_auth_oauth2 import settings as s
 from mlflow_auth_oauth2.bearer_auth import BearerAuth, TokenSource
 from mlflow_auth_oauth2.client_credentials import ClientCredentialsConfig, fetch_token
+from mlflow_auth_oauth2.setting_errors import read, setting_error
 from mlflow_auth_oauth2.token_cache import TokenCache
 from mlflow_auth_oauth2.token_command import TokenCommand
 from mlflow_auth_oauth2.token_file import TokenFile
+from mlflow_plugins_shared.settings import Setting
 
 
 class _ProcessWideSources:
@@ -50,31 +50,31 @@ class _ProcessWideSources:
 
 
 def _client_credentials_source() -> TokenSource:
-    secret, secret_file = s.CLIENT_SECRET.get(), s.CLIENT_SECRET_FILE.get()
+    secret, secret_file = read(s.CLIENT_SECRET), read(s.CLIENT_SECRET_FILE)
     if secret and secret_file:
-        raise config_error(s.CLIENT_SECRET.env, f"set either it or {s.CLIENT_SECRET_FILE.env}, not both")
+        raise setting_error(s.CLIENT_SECRET.env, f"set either it or {s.CLIENT_SECRET_FILE.env}, not both")
     if not secret and not secret_file:
-        raise config_error(s.CLIENT_SECRET.env, f"is not set (nor {s.CLIENT_SECRET_FILE.env}); the oauth2 "
+        raise setting_error(s.CLIENT_SECRET.env, f"is not set (nor {s.CLIENT_SECRET_FILE.env}); the oauth2 "
                            "provider needs the client secret")
-    url = s.TOKEN_URL.get() or ""
+    url = read(s.TOKEN_URL, required=True) or ""
     if not url.lower().startswith(("http://", "https://")):
-        raise config_error(s.TOKEN_URL.env, f"must be an http(s) URL, got {url!r}")
+        raise setting_error(s.TOKEN_URL.env, f"must be an http(s) URL, got {url!r}")
     cfg = ClientCredentialsConfig(
-        token_url=url, client_id=s.CLIENT_ID.get() or "", client_secret=secret, client_secret_file=secret_file,
-        scope=s.SCOPE.get(), audience=s.AUDIENCE.get(), client_auth=s.CLIENT_AUTH.get() or "basic",
-        timeout=s.TIMEOUT.get() or 10.0, default_expires_in=s.DEFAULT_EXPIRES_IN.get() or 300.0,
+        token_url=url, client_id=read(s.CLIENT_ID, required=True) or "", client_secret=secret, client_secret_file=secret_file,
+        scope=read(s.SCOPE), audience=read(s.AUDIENCE), client_auth=read(s.CLIENT_AUTH) or "basic",
+        timeout=read(s.TIMEOUT) or 10.0, default_expires_in=read(s.DEFAULT_EXPIRES_IN) or 300.0,
     )
-    return TokenCache(partial(fetch_token, cfg), s.REFRESH_MARGIN.get() or 0.0, f"oauth2 client {cfg.client_id!r}")
+    return TokenCache(partial(fetch_token, cfg), read(s.REFRESH_MARGIN) or 0.0, f"oauth2 client {cfg.client_id!r}")
 
 
 def _file_source() -> TokenSource:
-    return TokenFile(s.TOKEN_FILE.get() or "")
+    return TokenFile(read(s.TOKEN_FILE, required=True) or "")
 
 
 def _command_source() -> TokenSource:
-    cmd = TokenCommand.parse(s.TOKEN_COMMAND.get() or "", s.COMMAND_TIMEOUT.get() or 30.0,
-                             s.COMMAND_TTL.get() or 0.0)
-    return TokenCache(cmd.run, s.REFRESH_MARGIN.get() or 0.0, f"bearer-command {cmd.argv[0]!r}")
+    cmd = TokenCommand.parse(read(s.TOKEN_COMMAND, required=True) or "", read(s.COMMAND_TIMEOUT) or 30.0,
+                             read(s.COMMAND_TTL) or 0.0)
+    return TokenCache(cmd.run, read(s.REFRESH_MARGIN) or 0.0, f"bearer-command {cmd.argv[0]!r}")
 
 
 OAUTH2_SOURCES = _ProcessWideSources(s.OAUTH2_SETTINGS, _client_credentials_source)

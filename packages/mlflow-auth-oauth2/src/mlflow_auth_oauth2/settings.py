@@ -1,12 +1,12 @@
-"""Every environment variable this package reads, declared once."""
+"""Every environment variable this package reads, declared once (read with `setting_errors.read`)."""
 
 from __future__ import annotations
 
 from mlflow_plugins_shared.settings import Setting, as_choice, as_float, as_secret, as_str
 
-TOKEN_URL = Setting("MLFLOW_OAUTH2_TOKEN_URL", as_str, required=True,
+TOKEN_URL = Setting("MLFLOW_OAUTH2_TOKEN_URL", as_str,
                     doc="Token endpoint of the OAuth2 server (client-credentials grant).")
-CLIENT_ID = Setting("MLFLOW_OAUTH2_CLIENT_ID", as_str, required=True, doc="OAuth2 client id.")
+CLIENT_ID = Setting("MLFLOW_OAUTH2_CLIENT_ID", as_str, doc="OAuth2 client id.")
 CLIENT_SECRET = Setting("MLFLOW_OAUTH2_CLIENT_SECRET", as_secret, secret=True,
                         doc="OAuth2 client secret (or use MLFLOW_OAUTH2_CLIENT_SECRET_FILE).")
 CLIENT_SECRET_FILE = Setting("MLFLOW_OAUTH2_CLIENT_SECRET_FILE", as_str,
@@ -22,10 +22,10 @@ REFRESH_MARGIN = Setting("MLFLOW_OAUTH2_REFRESH_MARGIN", as_float(minimum=0), de
 DEFAULT_EXPIRES_IN = Setting("MLFLOW_OAUTH2_DEFAULT_EXPIRES_IN", as_float(minimum=1), default=300.0,
                              doc="Lifetime assumed when the server sends no `expires_in` and the token is not a JWT.")
 
-TOKEN_FILE = Setting("MLFLOW_BEARER_TOKEN_FILE", as_str, required=True,
+TOKEN_FILE = Setting("MLFLOW_BEARER_TOKEN_FILE", as_str,
                      doc="File holding the bearer token; re-read when it changes.")
 
-TOKEN_COMMAND = Setting("MLFLOW_BEARER_TOKEN_COMMAND", as_str, required=True,
+TOKEN_COMMAND = Setting("MLFLOW_BEARER_TOKEN_COMMAND", as_str,
                         doc="Command (no shell) printing a token, or JSON with `token`/`access_token` and "
                             "`expires_in`/`expires_at`, or a Kubernetes ExecCredential.")
 COMMAND_TIMEOUT = Setting("MLFLOW_BEARER_TOKEN_COMMAND_TIMEOUT", as_float(minimum=0.1), default=30.0,

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from mlflow_plugins_shared.errors import config_error, unauthenticated
-from mlflow_plugins_shared.redact import redact_text
+from mlflow.protos.databricks_pb2 import UNAUTHENTICATED
 
 from mlflow_auth_oauth2.jwt_expiry import seconds_until_jwt_expiry
-from mlflow_auth_oauth2.settings import COMMAND_TIMEOUT, COMMAND_TTL, TOKEN_COMMAND
+from mlflow_auth_oauth2.setting_errors import setting_error
+from mlflow_auth_oauth2.settings import COMMAND_TIMEOUT, TOKEN_COMMAND
 from mlflow_auth_oauth2.token_cache import IssuedToken
+from mlflow_plugins_shared.redact import redact_text
 
 _logger = logging.getLogger(__name__)
 _MAX_OUTPUT = 1 << 20
@@ -33,9 +34,9 @@ class TokenCommand:
         try:
             argv = tuple(shlex.split(command))
         except ValueError as e:
-            raise config_error(TOKEN_COMMAND.env, f"cannot split the command line: {e}") from None
+            raise setting_error(TOKEN_COMMAND.env, f"cannot split the command line: {e}") from None
         if not argv:
-            raise config_error(TOKEN_COMMAND.env, "is empty")
+            raise setting_error(TOKEN_COMMAND.env, "is empty")
         return cls(argv, timeout, ttl)
 
     def __repr__(self) -> str:
@@ -46,42 +47,43 @@ class TokenCommand:
         try:
             done = subprocess.run(self.argv, capture_output=True, timeout=self.timeout, stdin=subprocess.DEVNULL)
         except FileNotFoundError:
-            raise config_error(TOKEN_COMMAND.env, f"command {name!r} not found") from None
+            raise setting_error(TOKEN_COMMAND.env, f"command {name!r} not found") from None
         except PermissionError:
-            raise config_error(TOKEN_COMMAND.env, f"command {name!r} is not executable") from None
+            raise setting_error(TOKEN_COMMAND.env, f"command {name!r} is not executable") from None
         except subprocess.TimeoutExpired:
-            raise config_error(COMMAND_TIMEOUT.env, f"command {name!r} did not finish within {self.timeout}s") from None
+            raise setting_error(COMMAND_TIMEOUT.env, f"command {name!r} did not finish within {self.timeout}s") from None
         except OSError as e:
-            raise config_error(TOKEN_COMMAND.env, f"cannot run {name!r}: {e.strerror or e}") from None
+            raise setting_error(TOKEN_COMMAND.env, f"cannot run {name!r}: {e.strerror or e}") from None
         out = done.stdout[:_MAX_OUTPUT].decode("utf-8", "replace").strip()
         if done.returncode != 0:
             err = redact_text(done.stderr.decode("utf-8", "replace").strip()[-300:], [out])
-            raise unauthenticated(f"{TOKEN_COMMAND.env}: command {name!r} exited with code {done.returncode}"
-                                  + (f": {err}" if err else ""), out)
+            raise setting_error(TOKEN_COMMAND.env, f"command {name!r} exited with code {done.returncode}"
+                                + (f": {err}" if err else ""), out, code=UNAUTHENTICATED)
         _logger.debug("bearer-command: %r printed %d bytes", name, len(out))
         return self._parse(out, name)
 
     def _parse(self, out: str, name: str) -> IssuedToken:
         if not out:
-            raise config_error(TOKEN_COMMAND.env, f"command {name!r} printed nothing")
+            raise setting_error(TOKEN_COMMAND.env, f"command {name!r} printed nothing")
         token, stated = out, None
         if out.startswith("{"):
             try:
                 doc = json.loads(out)
             except ValueError:
-                raise config_error(TOKEN_COMMAND.env, f"command {name!r} printed invalid JSON") from None
+                raise setting_error(TOKEN_COMMAND.env, f"command {name!r} printed invalid JSON") from None
             token, stated = _from_json(doc)
             if not token:
-                raise config_error(TOKEN_COMMAND.env, f"command {name!r} printed JSON without a token "
+                raise setting_error(TOKEN_COMMAND.env, f"command {name!r} printed JSON without a token "
                                    "(expected `token`, `access_token` or ExecCredential `status.token`)")
         elif any(c.isspace() for c in out):
-            raise config_error(TOKEN_COMMAND.env, f"command {name!r} printed more than one line/word; "
+            raise setting_error(TOKEN_COMMAND.env, f"command {name!r} printed more than one line/word; "
                                "print only the token, or JSON")
         if stated is None:
             stated = seconds_until_jwt_expiry(token)
         lifetime = stated if stated is not None else self.ttl
         if lifetime <= 0 and stated is not None:
-            raise unauthenticated(f"{TOKEN_COMMAND.env}: command {name!r} printed an already expired token")
+            raise setting_error(TOKEN_COMMAND.env, f"command {name!r} printed an already expired token",
+                                code=UNAUTHENTICATED)
         return IssuedToken(token, max(lifetime, 0.0))
 
 

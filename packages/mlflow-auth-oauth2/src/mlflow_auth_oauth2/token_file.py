@@ -6,8 +6,7 @@ import logging
 import os
 import threading
 
-from mlflow_plugins_shared.errors import config_error
-
+from mlflow_auth_oauth2.setting_errors import setting_error
 from mlflow_auth_oauth2.settings import TOKEN_FILE
 
 _logger = logging.getLogger(__name__)
@@ -30,7 +29,7 @@ class TokenFile:
         try:
             st = os.stat(self.path)
         except OSError as e:
-            raise config_error(TOKEN_FILE.env, f"cannot read token file {self.path!r}: {e.strerror or e}") from None
+            raise setting_error(TOKEN_FILE.env, f"cannot read token file {self.path!r}: {e.strerror or e}") from None
         stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
         if stamp == self._stamp:
             return self._token
@@ -47,13 +46,13 @@ class TokenFile:
                 text = f.read().strip()
         except (OSError, UnicodeDecodeError) as e:
             reason = getattr(e, "strerror", None) or type(e).__name__
-            raise config_error(TOKEN_FILE.env, f"cannot read token file {self.path!r}: {reason}") from None
+            raise setting_error(TOKEN_FILE.env, f"cannot read token file {self.path!r}: {reason}") from None
         if text.lower().startswith("bearer "):
             text = text[7:].strip()
         if not text:
-            raise config_error(TOKEN_FILE.env, f"token file {self.path!r} is empty")
+            raise setting_error(TOKEN_FILE.env, f"token file {self.path!r} is empty")
         if any(c.isspace() for c in text) or not text.isprintable():
-            raise config_error(TOKEN_FILE.env, f"token file {self.path!r} holds more than one token "
+            raise setting_error(TOKEN_FILE.env, f"token file {self.path!r} holds more than one token "
                                "(whitespace or control characters inside)")
         return text
 
