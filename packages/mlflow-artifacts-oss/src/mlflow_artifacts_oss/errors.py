@@ -32,6 +32,12 @@ def to_mlflow(exc: BaseException, what: str, secrets: Iterable[str | None] = ())
         cause = type(getattr(exc, "exception", None) or exc).__name__
         return errors.unavailable(f"{what}: could not reach the OSS endpoint ({cause}). Check MLFLOW_OSS_ENDPOINT_URL "
                                   "and the network.", *hidden)
+    if isinstance(exc, oss2.exceptions.ClientError):
+        body = str(exc.body)
+        if "ECS" in body:
+            return errors.unavailable(f"{what}: {body}. Check MLFLOW_OSS_ECS_RAM_ROLE and MLFLOW_OSS_ECS_METADATA_URL.",
+                                      *hidden)
+        return errors.invalid_parameter(f"{what}: {body}", *hidden)
     if isinstance(exc, oss2.exceptions.OssError):
         detail = f"{what}: OSS answered {exc.status} {exc.code or ''}: {exc.message or ''}".rstrip(": ")
         if exc.request_id:
