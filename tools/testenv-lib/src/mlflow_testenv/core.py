@@ -68,6 +68,7 @@ class Running:
     exports: dict[str, str]
     args: list[str] = field(default_factory=list)
     owned_workdir: bool = True
+    recorded: bool = False
 
     def stop(self, *, keep_data: bool = False, timeout: float = 20.0) -> None:
         _terminate(self.pid, timeout)
@@ -78,7 +79,7 @@ class Running:
     def restart(self, timeout: float | None = None) -> Running:
         """Stop and start again on the same data dir and port."""
         self.stop(keep_data=True)
-        new = start_service(self.name, self.args, workdir=Path(self.workdir), port=self.port)
+        new = start_service(self.name, self.args, workdir=Path(self.workdir), port=self.port, record=self.recorded)
         new.owned_workdir = self.owned_workdir
         return new
 
@@ -124,9 +125,14 @@ def start_service(
     workdir: Path | None = None,
     port: int | None = None,
     parent_pid: int | None = None,
-    record: bool = True,
+    record: bool = False,
 ) -> Running:
-    """Install if needed, start, wait until healthy. `parent_pid`: stop when that process dies."""
+    """Install if needed, start, wait until healthy. `parent_pid`: stop when that process dies.
+
+    `record=True` (what `tools/testenv up` uses) lists the server in the state file, so
+    `tools/testenv status/down` see it; servers started by tests are not listed and `down`
+    never touches them.
+    """
     svc = get_service(name)
     args = list(args or [])
     svc.install()
@@ -174,7 +180,7 @@ def start_service(
         except Exception as e:
             _terminate(proc.pid, 10)
             raise TestenvError(f"{name}: setup after start failed: {e}\nLog tail:\n{_tail(log_path)}") from e
-    running_ = Running(name, proc.pid, port, str(workdir), launch.exports, args)
+    running_ = Running(name, proc.pid, port, str(workdir), launch.exports, args, recorded=record)
     if record:
         _remember(running_)
     return running_

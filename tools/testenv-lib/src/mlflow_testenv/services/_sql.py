@@ -36,3 +36,12 @@ def run(cmd: list[str], what: str) -> None:
         from mlflow_testenv.core import TestenvError
 
         raise TestenvError(f"{what} failed: {(r.stderr or r.stdout)[-600:]}")
+
+
+def db_exports(service: str, url: str, port: int) -> dict[str, str]:
+    """MLFLOW_TESTENV_<SERVICE>_{URL,HOST,PORT,USER,PASSWORD,DB} for the test database."""
+    prefix = f"MLFLOW_TESTENV_{service.upper()}_"
+    return {
+        f"{prefix}URL": url, f"{prefix}HOST": "127.0.0.1", f"{prefix}PORT": str(port),
+        f"{prefix}USER": TEST_USER, f"{prefix}PASSWORD": TEST_PASSWORD, f"{prefix}DB": TEST_DB,
+    }

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from importlib.resources import files
 from pathlib import Path
 
-from mlflow_testenv._install import pip_install
-from mlflow_testenv.core import Launch, Service, TestenvError
+from mlflow_testenv._install import packaged_binary
+from mlflow_testenv.core import Launch, Service
 from mlflow_testenv.services._http import http_ok
 
 
@@ -15,12 +14,7 @@ class ElasticsearchService(Service):
     description = "Elasticsearch-8-compatible engine (noida-db), data on disk"
 
     def binary(self) -> Path:
-        pip_install("noida-db", module="noida_db", why="the es service")
-        path = Path(str(files("noida_db").joinpath("noida-db")))
-        if not path.is_file():
-            raise TestenvError(f"noida-db binary missing at {path}; reinstall noida-db")
-        path.chmod(0o755)
-        return path
+        return packaged_binary("noida-db", "noida_db", "noida-db", why="the es service")
 
     def install(self) -> None:
         self.binary()

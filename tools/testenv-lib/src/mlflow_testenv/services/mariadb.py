@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mlflow_testenv._install import apt_install
 from mlflow_testenv.core import Launch, Service, TestenvError
-from mlflow_testenv.services._sql import TEST_DB, TEST_PASSWORD, TEST_USER, give_to, run
+from mlflow_testenv.services._sql import TEST_DB, TEST_PASSWORD, TEST_USER, db_exports, give_to, run
 
 
 def _server() -> str | None:
@@ -58,14 +58,7 @@ class MariaDBService(Service):
                  f"CREATE USER IF NOT EXISTS '{TEST_USER}'@'%' IDENTIFIED BY '{TEST_PASSWORD}'; "
                  f"GRANT ALL PRIVILEGES ON *.* TO '{TEST_USER}'@'%'; FLUSH PRIVILEGES;"], "create user")
 
-        exports = {
-            "MLFLOW_TESTENV_MARIADB_URL": f"mysql+pymysql://{TEST_USER}:{TEST_PASSWORD}@127.0.0.1:{port}/{TEST_DB}",
-            "MLFLOW_TESTENV_MARIADB_HOST": "127.0.0.1",
-            "MLFLOW_TESTENV_MARIADB_PORT": str(port),
-            "MLFLOW_TESTENV_MARIADB_USER": TEST_USER,
-            "MLFLOW_TESTENV_MARIADB_PASSWORD": TEST_PASSWORD,
-            "MLFLOW_TESTENV_MARIADB_DB": TEST_DB,
-        }
+        exports = db_exports("mariadb", f"mysql+pymysql://{TEST_USER}:{TEST_PASSWORD}@127.0.0.1:{port}/{TEST_DB}", port)
         return Launch(cmd=cmd, exports=exports, health=health, after_healthy=setup, timeout=90)
 
 

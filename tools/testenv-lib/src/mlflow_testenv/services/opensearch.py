@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from importlib.resources import files
 from pathlib import Path
 
-from mlflow_testenv._install import pip_install
-from mlflow_testenv.core import Launch, Service, TestenvError
+from mlflow_testenv._install import packaged_binary
+from mlflow_testenv.core import Launch, Service
 from mlflow_testenv.services._http import http_ok
 
 
@@ -15,12 +14,7 @@ class OpenSearchService(Service):
     description = "OpenSearch-3-compatible engine (osmem-server), in memory"
 
     def binary(self) -> Path:
-        pip_install("osmem-server", module="osmem_server", why="the opensearch service")
-        path = Path(str(files("osmem_server").joinpath("bin", "osmem-server")))
-        if not path.is_file():
-            raise TestenvError(f"osmem-server binary missing at {path}; reinstall osmem-server")
-        path.chmod(0o755)
-        return path
+        return packaged_binary("osmem-server", "osmem_server", "bin", "osmem-server", why="the opensearch service")
 
     def install(self) -> None:
         self.binary()

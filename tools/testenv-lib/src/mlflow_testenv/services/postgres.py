@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mlflow_testenv._install import apt_install
 from mlflow_testenv.core import Launch, Service, TestenvError
-from mlflow_testenv.services._sql import TEST_DB, TEST_PASSWORD, TEST_USER, as_user, give_to, run
+from mlflow_testenv.services._sql import TEST_DB, TEST_PASSWORD, TEST_USER, as_user, db_exports, give_to, run
 
 
 def _bindir() -> Path | None:
@@ -54,14 +54,7 @@ class PostgresService(Service):
                 run([*psql, "-c", f"create role {TEST_USER} login superuser password '{TEST_PASSWORD}'"], "create role")
                 run([*psql, "-c", f"create database {TEST_DB} owner {TEST_USER}"], "create database")
 
-        exports = {
-            "MLFLOW_TESTENV_POSTGRES_URL": f"postgresql://{TEST_USER}:{TEST_PASSWORD}@127.0.0.1:{port}/{TEST_DB}",
-            "MLFLOW_TESTENV_POSTGRES_HOST": "127.0.0.1",
-            "MLFLOW_TESTENV_POSTGRES_PORT": str(port),
-            "MLFLOW_TESTENV_POSTGRES_USER": TEST_USER,
-            "MLFLOW_TESTENV_POSTGRES_PASSWORD": TEST_PASSWORD,
-            "MLFLOW_TESTENV_POSTGRES_DB": TEST_DB,
-        }
+        exports = db_exports("postgres", f"postgresql://{TEST_USER}:{TEST_PASSWORD}@127.0.0.1:{port}/{TEST_DB}", port)
         return Launch(cmd=cmd, exports=exports, health=health, after_healthy=setup, timeout=60)
 
 
