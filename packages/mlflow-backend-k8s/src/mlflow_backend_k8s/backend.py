@@ -108,6 +108,8 @@ class K8sBackend(AbstractBackend):
     def _create(batch: k8s.BatchV1Api, namespace: str, manifest: dict[str, Any], *, dry_run: bool) -> None:
         try:
             batch.create_namespaced_job(namespace, manifest, dry_run="All" if dry_run else None)
+        except ValueError as e:  # kubernetes>=34 validates bodies client-side (pydantic)
+            raise invalid_parameter(f"the Job is not valid for this kubernetes client: {str(e)[:800]}") from None
         except ApiException as e:
             detail = e.reason
             try:

@@ -42,6 +42,8 @@ def _message(e: ApiException) -> str:
 
 
 def _api_error(action: str, e: Exception) -> MlflowException:
+    if isinstance(e, ValueError):  # kubernetes>=34 validates request bodies client-side (pydantic)
+        return invalid_parameter(f"{action}: not a valid object for this kubernetes client: {str(e)[:800]}")
     if isinstance(e, ApiException):
         if e.status in (400, 422):
             return invalid_parameter(f"{action}: the Kubernetes API server rejected it: {_message(e)}")
@@ -197,7 +199,7 @@ class K8sDeploymentClient(BaseDeploymentClient):
                   "HorizontalPodAutoscaler": self._hpa().create_namespaced_horizontal_pod_autoscaler}[kind]
         try:
             create(ns, body, dry_run=dry_run)
-        except (ApiException, HTTPError) as e:
+        except (ApiException, HTTPError, ValueError) as e:
             raise _api_error(f"creating {kind} {ns}/{body['metadata']['name']}", e) from None
 
     def _apply(self, kind: str, ns: str, body: dict[str, Any]) -> None:
@@ -222,7 +224,7 @@ class K8sDeploymentClient(BaseDeploymentClient):
             body["spec"]["replicas"] = live.spec.replicas  # keep the autoscaler's count
         try:
             replace(name, ns, body)
-        except (ApiException, HTTPError) as e:
+        except (ApiException, HTTPError, ValueError) as e:
             raise _api_error(f"updating {kind} {ns}/{name}", e) from None
 
     @staticmethod
