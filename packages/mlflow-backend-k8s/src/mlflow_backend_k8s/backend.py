@@ -105,7 +105,7 @@ class K8sBackend(AbstractBackend):
                                stream_logs=cfg.stream_logs)
 
     @staticmethod
-    def _create(batch: k8s.BatchV1Api, namespace: str, manifest: dict[str, Any], *, dry_run: bool) -> None:
+    def _create(batch: Any, namespace: str, manifest: dict[str, Any], *, dry_run: bool) -> None:
         try:
             batch.create_namespaced_job(namespace, manifest, dry_run="All" if dry_run else None)
         except ValueError as e:  # kubernetes>=34 validates bodies client-side (pydantic)
@@ -115,7 +115,7 @@ class K8sBackend(AbstractBackend):
             try:
                 import json
 
-                detail = json.loads(e.body).get("message", detail)
+                detail = json.loads(e.body or "").get("message", detail)
             except (TypeError, ValueError):
                 pass
             if e.status in (400, 422):

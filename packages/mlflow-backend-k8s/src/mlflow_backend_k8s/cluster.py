@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from kubernetes import client as k8s
 from kubernetes import config as kube_config
@@ -56,7 +57,7 @@ def check_can_create_jobs(api: k8s.ApiClient, namespace: str) -> None:
         resource_attributes=k8s.V1ResourceAttributes(namespace=namespace, verb="create", group="batch",
                                                      resource="jobs")))
     try:
-        result = k8s.AuthorizationV1Api(api).create_self_subject_access_review(review, _request_timeout=15)
+        result: Any = k8s.AuthorizationV1Api(api).create_self_subject_access_review(review, _request_timeout=15)
     except (ApiException, HTTPError, OSError) as e:
         raise unavailable(f"cannot check Job permissions on {host}: {_reason(e)}") from None
     if not result.status.allowed:

@@ -112,7 +112,7 @@ class K8sSubmittedRun(SubmittedRun):
         pods = sorted(self._pods(), key=lambda p: p.metadata.creation_timestamp)
         if not pods:
             raise not_found(f"job {self.namespace}/{self.job_name} has no pods (yet)")
-        resp = k8s.CoreV1Api(self.api).read_namespaced_pod_log(
+        resp: Any = k8s.CoreV1Api(self.api).read_namespaced_pod_log(
             pods[-1].metadata.name, self.namespace, container=CONTAINER_NAME, follow=follow,
             _preload_content=False)
         pending = b""

@@ -36,7 +36,7 @@ def _check_name(name: str) -> str:
 
 def _message(e: ApiException) -> str:
     try:
-        return json.loads(e.body).get("message") or e.reason
+        return json.loads(e.body or "").get("message") or e.reason
     except (TypeError, ValueError, AttributeError):
         return str(e.reason)
 
@@ -79,13 +79,13 @@ class K8sDeploymentClient(BaseDeploymentClient):
     def namespace(self) -> str:
         return self._connect()[1]
 
-    def _apps(self) -> k8s.AppsV1Api:
+    def _apps(self) -> Any:
         return k8s.AppsV1Api(self._connect()[0])
 
-    def _core(self) -> k8s.CoreV1Api:
+    def _core(self) -> Any:
         return k8s.CoreV1Api(self._connect()[0])
 
-    def _hpa(self) -> k8s.AutoscalingV1Api:
+    def _hpa(self) -> Any:
         return k8s.AutoscalingV1Api(self._connect()[0])
 
     # ---- create / update / delete
@@ -194,7 +194,7 @@ class K8sDeploymentClient(BaseDeploymentClient):
         return objects
 
     def _create(self, kind: str, ns: str, body: dict[str, Any], dry_run: str | None) -> None:
-        create = {"Deployment": self._apps().create_namespaced_deployment,
+        create: Any = {"Deployment": self._apps().create_namespaced_deployment,
                   "Service": self._core().create_namespaced_service,
                   "HorizontalPodAutoscaler": self._hpa().create_namespaced_horizontal_pod_autoscaler}[kind]
         try:
@@ -205,6 +205,8 @@ class K8sDeploymentClient(BaseDeploymentClient):
     def _apply(self, kind: str, ns: str, body: dict[str, Any]) -> None:
         """Create, or replace keeping server-managed fields: a Deployment then rolls pods over."""
         name = body["metadata"]["name"]
+        read: Any
+        replace: Any
         read, replace = {
             "Deployment": (self._apps().read_namespaced_deployment, self._apps().replace_namespaced_deployment),
             "Service": (self._core().read_namespaced_service, self._core().replace_namespaced_service),

@@ -32,7 +32,7 @@ def _failure(dep: Any) -> str | None:
 def wait_rolled_out(apps: k8s.AppsV1Api, namespace: str, name: str, timeout: float) -> Any:
     deadline = time.monotonic() + timeout
     while True:
-        dep = apps.read_namespaced_deployment(name, namespace)
+        dep: Any = apps.read_namespaced_deployment(name, namespace)
         if rolled_out(dep):
             return dep
         remaining = deadline - time.monotonic()

@@ -422,7 +422,7 @@ def _control_plane(bindir: Path, workdir: Path, port: int, extra: list[str]) -> 
         "--listen-peer-urls", f"http://127.0.0.1:{etcd_peer}",
         "--initial-advertise-peer-urls", f"http://127.0.0.1:{etcd_peer}",
         "--initial-cluster", f"testenv=http://127.0.0.1:{etcd_peer}",
-        "--unsafe-no-fsync", "--quota-backend-bytes", str(2 * 1024**3),
+        "--quota-backend-bytes", str(2 * 1024**3),
     ])
     start("kube-apiserver", [
         str(bindir / "kube-apiserver"),
