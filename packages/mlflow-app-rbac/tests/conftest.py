@@ -197,3 +197,11 @@ def server(tmp_path_factory: Any, idp: Idp) -> Server:
 @pytest.fixture
 def user() -> str:
     return f"user-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def kit() -> Any:
+    """conftest helpers for test modules (import-mode=importlib cannot import conftest)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(Server=Server, rbac_env=rbac_env, shared_root=shared_root, start_rbac=start_rbac)
