@@ -57,12 +57,14 @@ def test_failure_fails_the_run(kubelet: FakeKubelet, backend_config: dict[str, A
     run = _submit(backend_config, tracking_uri, experiment_id)
     pod = _pod(kubelet, namespace, run)
     kubelet.run(namespace, pod)
+    calls_before = run.watcher.api_calls
     waiter_result: list[bool] = []
     waiter = threading.Thread(target=lambda: waiter_result.append(run.wait()))
     waiter.start()  # wait() is blocked in a watch when the pod fails
     kubelet.set_phase(namespace, pod, "Failed", exit_code=3)
     waiter.join(timeout=60)
     assert waiter_result == [False]
+    assert run.watcher.api_calls - calls_before == 2  # one read, one watch: woken by the event, no polling
     assert run.get_status() == "FAILED"
     assert _status(tracking_uri, run.run_id) == "FAILED"
 

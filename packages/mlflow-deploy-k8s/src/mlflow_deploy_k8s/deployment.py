@@ -7,6 +7,7 @@ import logging
 import re
 import subprocess
 import sys
+import time
 from typing import Any
 
 from kubernetes import client as k8s
@@ -18,7 +19,7 @@ from urllib3.exceptions import HTTPError
 
 from mlflow_deploy_k8s import manifests
 from mlflow_deploy_k8s.options import HELP, DeployOptions, from_annotation, parse_options
-from mlflow_deploy_k8s.rollout import wait_rolled_out
+from mlflow_deploy_k8s.rollout import wait_endpoints, wait_rolled_out
 from mlflow_deploy_k8s.scoring import invocation_body, post_json
 from mlflow_deploy_k8s.target import CONTEXT, KUBECONFIG, connect, parse_target
 from mlflow_plugins_shared.errors import invalid_parameter, not_found, unavailable
@@ -255,10 +256,16 @@ class K8sDeploymentClient(BaseDeploymentClient):
 
     def _finish(self, name: str, ns: str, opts: DeployOptions) -> dict[str, Any]:
         if opts.timeout > 0:
+            started = time.monotonic()
             try:
-                return self._describe(wait_rolled_out(self._apps(), ns, name, opts.timeout))
+                dep = wait_rolled_out(self._apps(), ns, name, opts.timeout)
             except (ApiException, HTTPError) as e:
                 raise _api_error(f"waiting for deployment {ns}/{name}", e) from None
+            if opts.endpoint_url is None and (dep.spec.replicas or 0) > 0:
+                left = max(1.0, opts.timeout - (time.monotonic() - started))
+                if not wait_endpoints(self._core(), ns, name, opts.port, left):
+                    _logger.warning("service %s/%s does not route to the new pods yet", ns, name)
+            return self._describe(dep)
         return self._describe(self._read(name, ns))
 
     def _describe(self, dep: Any) -> dict[str, Any]:

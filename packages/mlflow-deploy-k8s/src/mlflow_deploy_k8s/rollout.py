@@ -63,3 +63,34 @@ def wait_rolled_out(apps: k8s.AppsV1Api, namespace: str, name: str, timeout: flo
         f"(ready {status.ready_replicas or 0}/{dep.spec.replicas}); pods may still be pulling the image or "
         "loading the model, check `kubectl describe deployment` (or raise -C timeout)"
     )
+
+
+def _serves_only(endpoints: Any, port: int) -> bool:
+    subsets = endpoints.subsets or []
+    return bool(subsets) and all(
+        s.addresses and not s.not_ready_addresses and [p.port for p in s.ports or []] == [port] for s in subsets)
+
+
+def wait_endpoints(core: Any, namespace: str, name: str, port: int, timeout: float) -> bool:
+    """After a rollout, wait until the Service routes only to pods of the new template (its port), so a
+    `predict` right after create/update reaches the new model. False (no error) if `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            current = core.read_namespaced_endpoints(name, namespace)
+            if _serves_only(current, port):
+                return True
+            version = current.metadata.resource_version
+        except ApiException as e:
+            if e.status != 404:
+                return False
+            version = None
+        try:
+            for event in watch.Watch().stream(core.list_namespaced_endpoints, namespace,
+                                              field_selector=f"metadata.name={name}", resource_version=version,
+                                              timeout_seconds=max(1, int(deadline - time.monotonic()) + 1)):
+                if event["type"] in ("ADDED", "MODIFIED") and _serves_only(event["object"], port):
+                    return True
+        except (ApiException, HTTPError):
+            time.sleep(0.2)
+    return False
