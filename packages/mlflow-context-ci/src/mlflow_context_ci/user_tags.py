@@ -21,9 +21,9 @@ MAX_KEY_LENGTH = 250
 
 def _check_key(key: str, source: str) -> str:
     full = tag_keys.USER_TAG_PREFIX + key
-    if not _KEY.match(key) or posixpath.normpath(full) != full:
+    if not _KEY.match(key) or posixpath.normpath(key) != key or key.startswith(("/", ".")):
         raise config_error(source, f"tag key {key!r} may only hold letters, digits, _ - . / and spaces, "
-                                   "and no empty, '.' or '..' path segments")
+                                   "and no empty, '.' or '..' path segments; it may not start with '/' or '.'")
     if len(full) > MAX_KEY_LENGTH:
         raise config_error(source, f"tag key {key!r} is longer than {MAX_KEY_LENGTH - len(tag_keys.USER_TAG_PREFIX)} characters")
     return full
