@@ -1,12 +1,57 @@
-"""Request auth provider (skeleton)."""
+"""`MLFLOW_TRACKING_AUTH=sigv4`: sign MLflow REST requests with AWS Signature V4.
 
-from mlflow.exceptions import MlflowNotImplementedException
+MLflow calls `get_auth()` for every request, outside its error wrapping; credentials are
+resolved once per configuration (process-wide) and errors reach the user unwrapped.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
 from mlflow.tracking.request_auth.abstract_request_auth_provider import RequestAuthProvider
+
+from mlflow_auth_sigv4 import settings as s
+from mlflow_auth_sigv4.credentials import RoleToAssume, resolve
+from mlflow_auth_sigv4.signer import SigV4Signer
+
+_ENV_NAMES = tuple(x.env for x in s.ALL) + s.AWS_ENV
+_signers: dict[tuple[str | None, ...], SigV4Signer] = {}
+_signers_lock = threading.Lock()
+
+
+def _build_signer() -> SigV4Signer:
+    role_arn = s.ROLE_ARN.get()
+    role = None
+    if role_arn:
+        role = RoleToAssume(role_arn, s.ROLE_SESSION_NAME.get() or "mlflow-sigv4", s.ROLE_DURATION.get() or 3600,
+                            s.ROLE_EXTERNAL_ID.get(), s.REFRESH_MARGIN.get() or 300.0)
+    creds, region = resolve(s.PROFILE.get(), s.REGION.get(), role)
+    return SigV4Signer(creds, region, s.SERVICE.get() or "execute-api")
+
+
+def current_signer() -> SigV4Signer:
+    key = tuple(map(os.environ.get, _ENV_NAMES))
+    signer = _signers.get(key)
+    if signer is None:
+        with _signers_lock:
+            signer = _signers.get(key)
+            if signer is None:
+                signer = _signers[key] = _build_signer()
+    return signer
+
+
+def forget_signers() -> None:
+    with _signers_lock:
+        _signers.clear()
 
 
 class Sigv4AuthProvider(RequestAuthProvider):
     def get_name(self) -> str:
         return "sigv4"
 
-    def get_auth(self):
-        raise MlflowNotImplementedException("mlflow-auth-sigv4: the sigv4 provider is not implemented yet")
+    def get_auth(self) -> SigV4Signer:
+        return current_signer()
+
+    def __repr__(self) -> str:
+        return "Sigv4AuthProvider()"
