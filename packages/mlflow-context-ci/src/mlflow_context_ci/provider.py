@@ -32,7 +32,7 @@ def _setting(setting: settings.Setting, fallback):  # type: ignore[type-arg]
 
 
 def disabled_probes() -> set[str]:
-    names = {n.lower() for n in _setting(settings.DISABLE, [])}
+    names = {n.lower() for n in _setting(settings.DISABLE, None) or ()}
     if "all" in names:
         return set(settings.PROBES)
     unknown = names - set(settings.PROBES)

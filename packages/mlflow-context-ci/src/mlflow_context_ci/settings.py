@@ -7,7 +7,7 @@ from mlflow_plugins_shared.settings import Setting, as_float, as_list, as_str
 PROBES = ("ci", "git", "container", "host", "gpu", "user")
 
 DISABLE = Setting(
-    "MLFLOW_CONTEXT_DISABLE", as_list(), default=[],
+    "MLFLOW_CONTEXT_DISABLE", as_list(),
     doc=f"Probes to switch off, comma separated: {', '.join(PROBES)}, or `all`.",
 )
 TAGS = Setting("MLFLOW_CONTEXT_TAGS", as_str, doc="User tags: a JSON object or `key=value,key2=value2`.")

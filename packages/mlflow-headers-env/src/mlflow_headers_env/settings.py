@@ -16,7 +16,7 @@ CLIENT_INFO = Setting(
     doc="Send `X-MLflow-Client-Host` and `X-MLflow-Client-User`.",
 )
 USER_AGENT_PACKAGES = Setting(
-    "MLFLOW_HEADERS_USER_AGENT_PACKAGES", as_list(), default=[],
+    "MLFLOW_HEADERS_USER_AGENT_PACKAGES", as_list(),
     doc="Extra distributions whose versions are appended to `User-Agent` (e.g. `torch,scikit-learn`).",
 )
 REQUEST_ID = Setting("MLFLOW_HEADERS_REQUEST_ID", as_bool, default=True, doc="Send a fresh `X-Request-ID` per request.")
