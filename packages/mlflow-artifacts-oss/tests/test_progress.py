@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 
-
 from mlflow_artifacts_oss.progress import TransferProgress
 
 
