@@ -29,14 +29,16 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'artifacts.db'}"
 
 
+@pytest.fixture
+def all_db_urls(sqlite_url, postgres_url, mariadb_url) -> dict[str, str]:
+    """Every backend at once, for tests that pay for a subprocess (importing MLflow is slow)."""
+    return {"sqlite": sqlite_url, "postgres": postgres_url, "mariadb": mariadb_url}
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request) -> str:
     """The database URL (no artifact root) of each backend in turn."""
     return request.getfixturevalue(f"{request.param}_url")
-
-
-def unique_root() -> str:
-    return f"t-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture
@@ -44,7 +46,7 @@ def make_repo(db_url: str) -> Callable[..., SqlArtifactRepository]:
     """A repository under a fresh artifact root in the backend's database."""
 
     def make(root: str | None = None) -> SqlArtifactRepository:
-        return SqlArtifactRepository(f"{db_url}/{root or unique_root()}")
+        return SqlArtifactRepository(f"{db_url}/{root or 't-' + uuid.uuid4().hex[:12]}")
 
     return make
 
@@ -52,9 +54,3 @@ def make_repo(db_url: str) -> Callable[..., SqlArtifactRepository]:
 @pytest.fixture
 def repo(make_repo) -> SqlArtifactRepository:
     return make_repo()
-
-
-def write(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path

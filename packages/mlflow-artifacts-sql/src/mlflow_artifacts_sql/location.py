@@ -107,10 +107,11 @@ def _server(uri: str, scheme: str, netloc: str, path: str, query: str) -> Locati
                         "odbc_connect names it)")
     database = unquote(segments[0])
     try:
-        url = make_url(f"{scheme}://{netloc}/" + (f"?{query}" if query else ""))
+        url = make_url(f"{scheme}://{netloc}" + (f"?{query}" if query else ""))
     except Exception as e:
         raise _bad(uri, f"not a valid database URL ({type(e).__name__})") from None
-    url = url.set(database=None if database == NO_DATABASE else database)
+    if database != NO_DATABASE:
+        url = url.set(database=database)
     return Location(url=url, root=_root(uri, segments[1:]))
 
 
