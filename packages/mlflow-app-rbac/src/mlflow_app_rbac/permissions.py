@@ -13,6 +13,12 @@ class Permission(IntEnum):
     EDIT = 2
     MANAGE = 3
 
+    def __str__(self) -> str:
+        return self.name
+
+    def __format__(self, spec: str) -> str:
+        return self.name
+
     @classmethod
     def parse(cls, value: object, what: str = "permission") -> Permission:
         if isinstance(value, str) and value.strip().upper() in cls.__members__:

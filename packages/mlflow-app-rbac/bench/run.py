@@ -1,0 +1,224 @@
+"""Requests/s for runs/get and runs/search: rbac vs plain `mlflow server` vs MLflow's basic-auth.
+
+Same machine, same SQLite backend store, one uvicorn worker each, started one after the other.
+The caller may read 10% of the experiments (and so of the runs); runs/search asks for all
+experiments and gets only the readable ones back (rbac and basic-auth filter the ids; plain is
+asked for the readable ids directly, so all three return the same runs).
+
+    python packages/mlflow-app-rbac/bench/run.py [--full] --out results.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+PACKAGE = "mlflow-app-rbac"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def populate(db: str, experiments: int, runs_per: int) -> list[tuple[str, list[str]]]:
+    """Experiments through the store API; runs bulk-inserted (10,000 create_run calls take minutes)."""
+    import uuid
+
+    from mlflow.entities import RunStatus
+    from mlflow.store.tracking.dbmodels.models import SqlRun
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    root = Path(db.split("///", 1)[1]).parent / "artifacts"
+    store = SqlAlchemyStore(db, str(root))
+    out = []
+    now = int(time.time() * 1000)
+    for i in range(experiments):
+        exp_id = store.create_experiment(f"bench-{i}")
+        run_ids = [uuid.uuid4().hex for _ in range(runs_per)]
+        with store.ManagedSessionMaker() as session:
+            session.add_all([SqlRun(
+                run_uuid=r, name=f"r{j}", source_type="LOCAL", source_name="", entry_point_name="",
+                user_id="bench", status=RunStatus.to_string(RunStatus.FINISHED), start_time=now + j,
+                end_time=now + j, source_version="", lifecycle_stage="active",
+                artifact_uri=f"mlflow-artifacts:/{exp_id}/{r}/artifacts", experiment_id=int(exp_id),
+            ) for j, r in enumerate(run_ids)])
+        out.append((exp_id, run_ids))
+    store.engine.dispose()
+    return out
+
+
+class ServerProc:
+    def __init__(self, work: Path, db: str, app: str | None, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(self.port),
+               "--workers", "1", "--backend-store-uri", db, "--artifacts-destination", str(work / "artifacts")]
+        if app:
+            cmd += ["--app-name", app]
+        self.log = open(work / f"server-{app or 'plain'}.log", "ab")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=work,
+                                     env={**os.environ, **env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+                                     start_new_session=True)
+        deadline = time.monotonic() + 240
+        while True:
+            try:
+                if requests.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{app or 'plain'} server did not start; see {work}")
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, 15)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)
+        self.log.close()
+
+
+def measure(url: str, auth: Any, headers: dict[str, str], method: str, path: str, body: Any,
+            check: Any, threads: int, seconds: float) -> float:
+    session = requests.Session()
+    resp = session.request(method, url + path, json=body, headers=headers, auth=auth, timeout=60)
+    assert resp.status_code == 200, resp.text[:300]
+    check(resp.json())
+    count = [0] * threads
+    stop = time.monotonic() + seconds
+
+    def worker(i: int) -> None:
+        s = requests.Session()
+        while time.monotonic() < stop:
+            r = s.request(method, url + path, json=body, headers=headers, auth=auth, timeout=60)
+            if r.status_code != 200:
+                raise RuntimeError(f"{path}: HTTP {r.status_code} {r.text[:200]}")
+            count[i] += 1
+    started = time.monotonic()
+    ts = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return sum(count) / (time.monotonic() - started)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--full", action="store_true")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--seconds", type=float, default=None)
+    args = ap.parse_args()
+    experiments, runs_per = (100, 100) if args.full else (20, 50)
+    seconds = args.seconds or (20.0 if args.full else 6.0)
+    readable_n = max(1, experiments // 10)
+    work = Path(tempfile.mkdtemp(prefix="rbac-bench-"))
+    db = f"sqlite:///{work / 'mlflow.db'}"
+    t0 = time.monotonic()
+    data = populate(db, experiments, runs_per)
+    print(f"populated {experiments * runs_per} runs in {time.monotonic() - t0:.0f}s", file=sys.stderr)
+    all_ids = [e for e, _ in data]
+    readable = data[:: experiments // readable_n][:readable_n]
+    readable_ids = {e for e, _ in readable}
+    run_id = readable[0][1][0]
+
+    def check_search(body: dict[str, Any]) -> None:
+        got = body.get("runs", [])
+        assert got and all(r["info"]["experiment_id"] in readable_ids for r in got), "search leaked or empty"
+
+    def check_get(body: dict[str, Any]) -> None:
+        assert body["run"]["info"]["run_id"] == run_id
+
+    results: dict[tuple[str, str], float] = {}
+    admin_key = secrets.token_urlsafe(32)
+    subjects = ["plain", "basic-auth", "rbac"]
+    for subject in subjects:
+        env: dict[str, str] = {}
+        auth, headers = None, {}
+        if subject == "basic-auth":
+            ini = work / "basic_auth.ini"
+            ini.write_text(f"[mlflow]\ndefault_permission = NO_PERMISSIONS\ndatabase_uri = sqlite:///{work / 'basic_auth.db'}\n"
+                           "admin_username = admin\nauthorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
+            env = {"MLFLOW_AUTH_CONFIG_PATH": str(ini), "MLFLOW_AUTH_ADMIN_PASSWORD": "bench-admin-" + secrets.token_hex(8),
+                   "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(16)}
+        if subject == "rbac":
+            env = {"MLFLOW_RBAC_BOOTSTRAP_ADMIN_KEY": admin_key, "MLFLOW_RBAC_DATABASE_URI": f"sqlite:///{work / 'rbac.db'}"}
+        server = ServerProc(work, db, None if subject == "plain" else subject, env)
+        try:
+            if subject == "basic-auth":
+                admin = ("admin", env["MLFLOW_AUTH_ADMIN_PASSWORD"])
+                password = "bench-user-" + secrets.token_hex(8)
+                r = requests.post(f"{server.url}/api/2.0/mlflow/users/create", auth=admin,
+                                  json={"username": "bench", "password": password})
+                assert r.status_code == 200, r.text
+                for e in readable_ids:
+                    r = requests.post(f"{server.url}/api/3.0/mlflow/users/permissions/grant", auth=admin, json={
+                        "username": "bench", "resource_type": "experiment", "resource_id": e, "permission": "READ"})
+                    assert r.status_code == 200, r.text
+                auth = ("bench", password)
+            if subject == "rbac":
+                h = {"Authorization": f"Bearer {admin_key}"}
+                r = requests.post(f"{server.url}/api/2.0/rbac/api-keys", headers=h, json={"principal": "bench"})
+                assert r.status_code == 200, r.text
+                key = r.json()["key"]
+                for e in readable_ids:
+                    r = requests.post(f"{server.url}/api/2.0/rbac/grants", headers=h, json={
+                        "resource_type": "experiment", "resource_id": e, "principal": "bench", "permission": "READ"})
+                    assert r.status_code == 200, r.text
+                headers = {"Authorization": f"Bearer {key}"}
+            ids = sorted(readable_ids) if subject == "plain" else all_ids
+            results[("runs_get", subject)] = measure(
+                server.url, auth, headers, "GET", f"/api/2.0/mlflow/runs/get?run_id={run_id}", None, check_get,
+                args.threads, seconds)
+            results[("runs_search", subject)] = measure(
+                server.url, auth, headers, "POST", "/api/2.0/mlflow/runs/search",
+                {"experiment_ids": ids, "max_results": 100}, check_search, args.threads, seconds)
+            print(f"{subject}: get {results[('runs_get', subject)]:.1f}/s, search {results[('runs_search', subject)]:.1f}/s",
+                  file=sys.stderr)
+        finally:
+            server.stop()
+
+    import mlflow
+
+    notes = (f"{experiments * runs_per} runs in {experiments} experiments, caller reads {readable_n} "
+             f"({100 * readable_n // experiments}%); {args.threads} client threads x {seconds:.0f}s; uvicorn, 1 worker; "
+             f"SQLite store; 2 shared CPUs (clients on the same machine)")
+    rows = []
+    for bench in ("runs_get", "runs_search"):
+        plain, basic, rbac = (results[(bench, s)] for s in subjects)
+        for subject, anchor, anchor_value, target in (
+            ("rbac", "plain", plain, ">= 0.90 (overhead < 10%)"),
+            ("rbac", "basic-auth", basic, ">= 1.00"),
+            ("basic-auth", "plain", plain, "(reference)"),
+        ):
+            value = results[(bench, subject)]
+            rows.append({"package": PACKAGE, "benchmark": f"{bench}{'_full' if args.full else '_quick'}",
+                         "subject": subject, "anchor": anchor, "value": round(value, 1), "unit": "req/s",
+                         "anchor_value": round(anchor_value, 1), "ratio": round(value / anchor_value, 3),
+                         "target": target, "engine": f"mlflow {mlflow.__version__}", "notes": notes})
+    Path(args.out).write_text(json.dumps(rows, indent=2))
+    for r in rows:
+        print(f"| {r['benchmark']} | {r['subject']} | {r['anchor']} | {r['value']} | {r['anchor_value']} | {r['ratio']} | {r['target']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
