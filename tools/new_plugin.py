@@ -69,7 +69,7 @@ class {Cls}ArtifactRepository(StrictMixin, ArtifactRepository):
 ''',
     "auth": '''"""Request auth provider (skeleton)."""
 
-from mlflow.exceptions import MlflowNotImplementedException
+from mlflow_plugins_shared.errors import MlflowNotImplementedException
 from mlflow.tracking.request_auth.abstract_request_auth_provider import RequestAuthProvider
 
 
@@ -82,7 +82,7 @@ class {Cls}AuthProvider(RequestAuthProvider):
 ''',
     "headers": '''"""Request header provider (skeleton)."""
 
-from mlflow.exceptions import MlflowNotImplementedException
+from mlflow_plugins_shared.errors import MlflowNotImplementedException
 from mlflow.tracking.request_header.abstract_request_header_provider import RequestHeaderProvider
 
 
@@ -95,7 +95,7 @@ class {Cls}HeaderProvider(RequestHeaderProvider):
 ''',
     "context": '''"""Run context provider (skeleton)."""
 
-from mlflow.exceptions import MlflowNotImplementedException
+from mlflow_plugins_shared.errors import MlflowNotImplementedException
 from mlflow.tracking.context.abstract_context import RunContextProvider
 
 
@@ -108,7 +108,7 @@ class {Cls}ContextProvider(RunContextProvider):
 ''',
     "backend": '''"""Project backend (skeleton)."""
 
-from mlflow.exceptions import MlflowNotImplementedException
+from mlflow_plugins_shared.errors import MlflowNotImplementedException
 from mlflow.projects.backend.abstract_backend import AbstractBackend
 
 
@@ -119,7 +119,7 @@ class {Cls}Backend(AbstractBackend):
     "deploy": '''"""Deployment target (skeleton). MLflow loads this module: run_local, target_help, one client."""
 
 from mlflow.deployments import BaseDeploymentClient
-from mlflow.exceptions import MlflowNotImplementedException
+from mlflow_plugins_shared.errors import MlflowNotImplementedException
 
 
 def _todo(*args, **kwargs):
@@ -140,7 +140,7 @@ def target_help() -> str:
 ''',
     "evaluator": '''"""Model evaluator (skeleton)."""
 
-from mlflow.exceptions import MlflowNotImplementedException
+from mlflow_plugins_shared.errors import MlflowNotImplementedException
 from mlflow.models.evaluation import ModelEvaluator
 
 
@@ -153,7 +153,7 @@ class {Cls}Evaluator(ModelEvaluator):
 ''',
     "app": '''"""`mlflow server --app-name {name}` (skeleton)."""
 
-from mlflow.exceptions import MlflowNotImplementedException
+from mlflow_plugins_shared.errors import MlflowNotImplementedException
 
 
 def create_app():
@@ -175,6 +175,16 @@ TARGETS = {
 MODULE_FILE = {"store": "store", "artifacts": "repository", "auth": "provider", "headers": "provider",
                "context": "provider", "backend": "backend", "deploy": "deployment", "evaluator": "evaluator",
                "app": "app"}
+
+INIT = '''"""{summary}"""
+
+# First: imports MLflow before this package's modules (old MLflow loads plugins on import).
+import mlflow_plugins_shared  # noqa: F401
+
+from {imp}.version import __version__
+
+__all__ = ["__version__"]
+'''
 
 TEST_FOR_GROUP = {
     "mlflow.tracking_store": "def test_tracking_store_{ident}():\n    assert entry_points.tracking_store_builder({n!r}).__name__ == {target_cls!r}\n",
@@ -234,7 +244,7 @@ def scaffold(kind: str, name: str, names: list[str] | None = None, summary: str 
         out = dest / tmpl.relative_to(TEMPLATE).with_suffix("")
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(tmpl.read_text().format(**fmt))
-    (src / "__init__.py").write_text(f'"""{fmt["summary"]}"""\n\nfrom {imp}.version import __version__\n\n__all__ = ["__version__"]\n')
+    (src / "__init__.py").write_text(INIT.format(summary=fmt["summary"], imp=imp))
     (src / "version.py").write_text('__version__ = "0.1.0"\n')
     (src / "py.typed").write_text("")
     (src / f"{MODULE_FILE[kind]}.py").write_text(MODULES[kind].format(**fmt))

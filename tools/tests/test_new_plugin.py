@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from mlflow.exceptions import MlflowNotImplementedException
+from mlflow_plugins_shared.errors import MlflowNotImplementedException
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))

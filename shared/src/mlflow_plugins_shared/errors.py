@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from mlflow.exceptions import MlflowException, MlflowNotImplementedException
+from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import (
     INTERNAL_ERROR,
     INVALID_PARAMETER_VALUE,
+    NOT_IMPLEMENTED,
     PERMISSION_DENIED,
     RESOURCE_DOES_NOT_EXIST,
     TEMPORARILY_UNAVAILABLE,
     UNAUTHENTICATED,
 )
+
+try:
+    from mlflow.exceptions import MlflowNotImplementedException
+except ImportError:  # MLflow 2.22 and 3.0 lack it; same error code, so the server still answers 501
+
+    class MlflowNotImplementedException(MlflowException):  # type: ignore[no-redef]
+        """Exception thrown when a feature is not implemented"""
+
+        def __init__(self, message: str = "") -> None:
+            super().__init__(message, error_code=NOT_IMPLEMENTED)
 
 from mlflow_plugins_shared.redact import redact_text
 

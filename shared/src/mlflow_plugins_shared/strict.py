@@ -17,7 +17,7 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
-from mlflow.exceptions import MlflowNotImplementedException
+from mlflow_plugins_shared.errors import MlflowNotImplementedException
 
 # Methods the MLflow server calls although AbstractStore does not declare them.
 SERVER_CALLED_UNDECLARED = ("delete_tag", "log_logged_model_params")
