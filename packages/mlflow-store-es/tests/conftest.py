@@ -3,8 +3,14 @@ tools/testenv, plus a real cluster when MLFLOW_STORE_ES_TEST_URL is set."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import threading
+import urllib.error
+import urllib.request
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
@@ -54,3 +60,68 @@ def registry_store(store_uri: str):
     from mlflow_store_es.registry_store import EsRegistryStore
 
     return EsRegistryStore(store_uri)
+
+
+class Gateway:
+    """A small real HTTP gateway in front of an engine, started by the tests: it demands basic
+    auth and can answer 429/503 to the next N requests (credentials and retries end to end)."""
+
+    def __init__(self, upstream: str, user: str, password: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        self.fail_next = 0
+        self.fail_status = 429
+        self.seen_auth: list[str] = []
+        self.requests = 0
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _reply(self, status: int, body: bytes, ctype: str = "application/json") -> None:
+                self.send_response(status)
+                self.send_header("content-type", ctype)
+                self.send_header("x-elastic-product", "Elasticsearch")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _handle(self) -> None:
+                gateway.requests += 1
+                length = int(self.headers.get("content-length") or 0)
+                data = self.rfile.read(length) if length else None
+                auth = self.headers.get("authorization", "")
+                gateway.seen_auth.append(auth)
+                if auth != gateway.expected:
+                    err = {"error": {"type": "security_exception", "reason": "unable to authenticate user"}, "status": 401}
+                    return self._reply(401, json.dumps(err).encode())
+                if gateway.fail_next > 0:
+                    gateway.fail_next -= 1
+                    err = {"error": {"type": "es_rejected_execution_exception", "reason": "busy"}, "status": gateway.fail_status}
+                    return self._reply(gateway.fail_status, json.dumps(err).encode())
+                req = urllib.request.Request(gateway.upstream + self.path, data=data, method=self.command,
+                                             headers={"content-type": self.headers.get("content-type", "application/json")})
+                try:
+                    with urllib.request.urlopen(req, timeout=30) as resp:
+                        return self._reply(resp.status, resp.read(), resp.headers.get("content-type", "application/json"))
+                except urllib.error.HTTPError as e:
+                    return self._reply(e.code, e.read(), e.headers.get("content-type", "application/json"))
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def gateway(es_base: str):
+    gw = Gateway(f"http://{urlsplit(es_base).netloc}", "elastic", "right-password-42")
+    yield gw
+    gw.stop()

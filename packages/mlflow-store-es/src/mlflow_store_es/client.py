@@ -80,6 +80,7 @@ class _ElasticsearchTransport:
         if not cfg.verify_certs and cfg.url.startswith("https"):
             kwargs["ssl_show_warn"] = False
         self._es = elasticsearch
+        self._url = cfg.url
         self._client = elasticsearch.Elasticsearch(cfg.url, **kwargs)
 
     def request(self, method: str, path: str, params: Mapping[str, Any] | None, body: Any, ndjson: bool) -> Any:
@@ -89,6 +90,10 @@ class _ElasticsearchTransport:
             resp = self._client.perform_request(
                 method, path, params=params or None, headers=_NDJSON if ndjson else _JSON, body=body
             )
+        except self._es.UnsupportedProductError:
+            raise invalid_parameter(
+                f"The server at {self._url} does not identify itself as Elasticsearch; "
+                "for OpenSearch use an opensearch:// or opensearch+https:// store URI") from None
         except self._es.ApiError as e:
             raise _error_from_body(e.meta.status, e.body) from None
         except elastic_transport.TransportError as e:
