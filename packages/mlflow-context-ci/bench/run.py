@@ -20,7 +20,6 @@ from pathlib import Path
 
 import mlflow  # noqa: F401  (registries loaded first, as in a user's process)
 from mlflow.tracking.context.registry import resolve_tags
-
 from mlflow_context_ci.provider import CiContextProvider
 
 CI_MARKERS = ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_URL", "BUILDKITE", "CIRCLECI", "TF_BUILD",

@@ -11,9 +11,9 @@ from pathlib import Path
 import mlflow
 import pytest
 from mlflow import MlflowClient
-from mlflow_testenv import session_service
-
 from mlflow_context_ci import settings
+
+from mlflow_testenv import session_service
 
 # Everything a CI vendor or Kubernetes sets, so the machine running the tests cannot leak in.
 _FOREIGN = re.compile(

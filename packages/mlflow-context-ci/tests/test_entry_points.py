@@ -2,6 +2,7 @@
 
 from mlflow_plugins_shared.testing import entry_points
 
+
 def test_context_provider():
     assert 'CiContextProvider' in [type(p).__name__ for p in entry_points.run_context_providers()]
 

@@ -8,7 +8,6 @@ import stat
 from pathlib import Path
 
 import pytest
-
 from mlflow_context_ci.host_probe import describe_gpus
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlflow_plugins_shared.settings import settings_table
-
 from mlflow_context_ci import settings
+
+from mlflow_plugins_shared.settings import settings_table
 
 
 def test_readme_settings_table_is_current() -> None:

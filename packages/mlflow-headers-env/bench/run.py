@@ -16,10 +16,8 @@ from pathlib import Path
 
 import mlflow  # noqa: F401  (registries loaded first, as in a user's process)
 from mlflow.tracking.request_header.default_request_header_provider import DefaultRequestHeaderProvider
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-
 from mlflow_headers_env.provider import EnvHeaderProvider
+from opentelemetry.sdk.trace import TracerProvider
 
 
 def per_call_us(fn, n: int) -> float:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import http.client
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
-from collections.abc import Iterator
 
 import pytest
 from mlflow import MlflowClient
-from mlflow_testenv import session_service
-
 from mlflow_headers_env import settings
+
+from mlflow_testenv import session_service
 
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
                "proxy-authorization", "proxy-authenticate", "content-length"}

@@ -2,6 +2,7 @@
 
 from mlflow_plugins_shared.testing import entry_points
 
+
 def test_header_provider():
     assert 'EnvHeaderProvider' in [type(p).__name__ for p in entry_points.request_header_providers()]
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
-
 from mlflow_headers_env.provider import EnvHeaderProvider
 
 

@@ -8,7 +8,6 @@ import uuid
 import mlflow
 import pytest
 from mlflow import MlflowClient
-
 from mlflow_headers_env.version import __version__
 
 

@@ -8,7 +8,6 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, ErrorCode
-
 from mlflow_headers_env.provider import EnvHeaderProvider
 
 SECRET = "s3cr3t-value-42"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from mlflow_plugins_shared.redact import redact_uri
-from mlflow_plugins_shared.uris import strip_credentials
-
 from mlflow_context_ci import tag_keys
 from mlflow_context_ci.commands import run_together
+from mlflow_plugins_shared.redact import redact_uri
+from mlflow_plugins_shared.uris import strip_credentials
 
 STATUS = ("git", "status", "--porcelain=v2", "--branch", "--untracked-files=no")
 REMOTES = ("git", "config", "--get-regexp", r"^remote\..*\.url$")
@@ -38,11 +37,10 @@ def parse_status(text: str) -> dict[str, str]:
 def pick_remote(text: str) -> str | None:
     remotes: dict[str, str] = {}
     for line in text.splitlines():
-        key, _, url = line.partition(" ")
-        name = key[len("remote."):-len(".url")]
-        remotes.setdefault(name, url.strip())
-    url = remotes.get("origin") or next(iter(remotes.values()), None)
-    return safe_remote_url(url) if url else None
+        key, _, value = line.partition(" ")
+        remotes.setdefault(key[len("remote."):-len(".url")], value.strip())
+    chosen = remotes.get("origin") or next(iter(remotes.values()), None)
+    return safe_remote_url(chosen) if chosen else None
 
 
 def git_tags(directory: str, timeout: float) -> dict[str, str]:

@@ -5,16 +5,18 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from typing import Any
 
 from mlflow.exceptions import MlflowException
 from mlflow.tracking.context.abstract_context import RunContextProvider
-from mlflow_plugins_shared.uris import strip_credentials
 
 from mlflow_context_ci import ci_vendors, settings, tag_keys
 from mlflow_context_ci.container_probe import container_tags
 from mlflow_context_ci.git_probe import git_tags
 from mlflow_context_ci.host_probe import gpu_tags, host_tags
 from mlflow_context_ci.user_tags import user_tags
+from mlflow_plugins_shared.settings import Setting
+from mlflow_plugins_shared.uris import strip_credentials
 
 _logger = logging.getLogger(__name__)
 
@@ -22,7 +24,7 @@ _logger = logging.getLogger(__name__)
 MAX_VALUE_LENGTH = 5000
 
 
-def _setting(setting: settings.Setting, fallback):  # type: ignore[type-arg]
+def _setting(setting: Setting[Any], fallback: Any) -> Any:
     """A bad setting must not cost the run its tags: warn (naming the variable) and use the default."""
     try:
         return setting.get()

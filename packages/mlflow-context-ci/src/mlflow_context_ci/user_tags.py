@@ -7,10 +7,9 @@ import os
 import posixpath
 import re
 
+from mlflow_context_ci import settings, tag_keys
 from mlflow_plugins_shared.errors import config_error
 from mlflow_plugins_shared.settings import SettingValueError, parse_mapping
-
-from mlflow_context_ci import settings, tag_keys
 
 _logger = logging.getLogger(__name__)
 

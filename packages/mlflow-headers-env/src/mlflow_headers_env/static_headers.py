@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 import threading
 
-from mlflow_plugins_shared.errors import config_error
-from mlflow_plugins_shared.settings import SettingValueError, parse_mapping
-
 from mlflow_headers_env import settings
 from mlflow_headers_env.validation import check_static
+from mlflow_plugins_shared.errors import config_error
+from mlflow_plugins_shared.settings import SettingValueError, parse_mapping
 
 
 def from_env_value(raw: str | None, *, allow_authorization: bool) -> dict[str, str]:
