@@ -150,6 +150,15 @@ def test_multipart_upload_list_parts_complete(bucket, prefix):
     assert got.read() == b"".join(parts_data)
     assert got.headers["x-oss-meta-kind"] == "model"
     assert got.headers["x-oss-object-type"] == "Multipart"
+    whole = b"".join(parts_data)
+    assert bucket.get_object(key, byte_range=(102_000, 102_900)).read() == whole[102_000:102_901]  # spans parts
+    crc = oss2.utils.Crc64(0)
+    crc.update(whole)
+    assert int(bucket.head_object(key).headers["x-oss-hash-crc64ecma"]) == crc.crc  # combined from the parts
+    bucket.copy_object(bucket.bucket_name, key, key + ".copy")
+    assert bucket.get_object(key + ".copy").read() == whole
+    bucket.put_object(key, b"replaced")  # the parts of the old version go away
+    assert bucket.get_object(key).read() == b"replaced"
 
 
 def test_multipart_abort_and_errors(bucket, prefix):

@@ -306,8 +306,8 @@ class Handler(BaseHTTPRequestHandler):
                   headers=self._etag_headers(meta))
 
     def _get(self, bucket: str, key: str, q: dict[str, str], head: bool) -> None:
-        meta, f = self.server.store.open(bucket, key)
-        with f:
+        meta, pieces = self.server.store.open(bucket, key)
+        try:
             headers = {"Content-Type": q.get("response-content-type", meta.content_type),
                        "Last-Modified": http_date(meta.last_modified), "Accept-Ranges": "bytes",
                        "x-oss-object-type": meta.object_type, "x-oss-storage-class": "Standard",
@@ -333,7 +333,15 @@ class Handler(BaseHTTPRequestHandler):
             if head or not length:
                 return
             self.wfile.flush()
-            self.connection.sendfile(f, start, length)
+            offset = 0  # of the current piece within the object
+            for f, size in pieces:
+                lo, hi = max(start, offset), min(end + 1, offset + size)
+                if lo < hi:
+                    self.connection.sendfile(f, lo - offset, hi - lo)
+                offset += size
+        finally:
+            for f, _ in pieces:
+                f.close()
 
     def _range(self, size: int) -> tuple[int, int] | None:
         value = self.headers.get("range")

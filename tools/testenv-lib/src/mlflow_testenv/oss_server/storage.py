@@ -23,14 +23,8 @@ from mlflow_testenv.oss_server.errors import (
     OssError, invalid_argument, no_such_bucket, no_such_key, no_such_upload,
 )
 
-try:  # crcmod comes with oss2; without it the server omits x-oss-hash-crc64ecma (oss2 then skips the check)
-    import crcmod
-
-    def _crc64() -> object | None:
-        return crcmod.Crc(0x142F0E1EBA9EA3693, initCrc=0, rev=True, xorOut=0xFFFFFFFFFFFFFFFF)
-except ImportError:  # pragma: no cover
-    def _crc64() -> object | None:
-        return None
+from mlflow_testenv.oss_server.crc64 import combine as crc64_combine
+from mlflow_testenv.oss_server.crc64 import new_crc as _crc64
 
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 MAX_KEY_BYTES = 1023
@@ -49,6 +43,9 @@ class ObjectMeta:
     user_meta: dict[str, str] = field(default_factory=dict)
     crc64: str | None = None
     object_type: str = "Normal"
+    # multipart objects keep their parts as files ([name, size], in order) instead of one data file,
+    # so CompleteMultipartUpload does not copy the data (as on OSS, completing is cheap)
+    segments: list[list] | None = None
 
 
 @dataclass
@@ -142,11 +139,14 @@ class Store:
             raise
         return Written(Path(name), size, md5.digest(), str(crc.crcValue) if crc is not None else None)
 
-    def commit(self, bucket: str, key: str, written: Written, meta: ObjectMeta) -> None:
+    def commit(self, bucket: str, key: str, written: Written | None, meta: ObjectMeta) -> None:
+        """Make `meta` (with the data just written, or its segments) the object's current version."""
         data, mfile = self._paths(bucket, key)
         data.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            os.replace(written.path, data)
+            old = self._index[bucket].get(key)
+            if written is not None:
+                os.replace(written.path, data)
             tmp = mfile.with_suffix(".json.tmp")
             tmp.write_text(json.dumps(asdict(meta)))
             os.replace(tmp, mfile)
@@ -154,6 +154,14 @@ class Store:
             if key not in idx:
                 bisect.insort(self._sorted[bucket], key)
             idx[key] = meta
+            if written is None:
+                data.unlink(missing_ok=True)
+            if old is not None and old.segments:
+                self._drop_segments(bucket, old)
+
+    def _drop_segments(self, bucket: str, meta: ObjectMeta) -> None:
+        for name, _ in meta.segments or []:
+            (self._bdir(bucket) / "objects" / name).unlink(missing_ok=True)
 
     def discard(self, written: Written) -> None:
         written.path.unlink(missing_ok=True)
@@ -165,17 +173,23 @@ class Store:
             raise no_such_key(key)
         return meta
 
-    def open(self, bucket: str, key: str) -> tuple[ObjectMeta, BinaryIO]:
+    def open(self, bucket: str, key: str) -> tuple[ObjectMeta, list[tuple[BinaryIO, int]]]:
+        """The object's data as open (file, size) pieces (one, or one per part of a multipart object)."""
         with self._lock:
             meta = self.head(bucket, key)
-            return meta, open(self._paths(bucket, key)[0], "rb")
+            if not meta.segments:
+                return meta, [(open(self._paths(bucket, key)[0], "rb"), meta.size)]
+            objects = self._bdir(bucket) / "objects"
+            return meta, [(open(objects / name, "rb"), size) for name, size in meta.segments]
 
     def delete(self, bucket: str, key: str) -> bool:
         self.require_bucket(bucket)
         data, mfile = self._paths(bucket, key)
         with self._lock:
-            if self._index[bucket].pop(key, None) is None:
+            old = self._index[bucket].pop(key, None)
+            if old is None:
                 return False
+            self._drop_segments(bucket, old)
             keys = self._sorted[bucket]
             i = bisect.bisect_left(keys, key)
             if i < len(keys) and keys[i] == key:
@@ -185,10 +199,16 @@ class Store:
         return True
 
     def copy(self, src_bucket: str, src_key: str, bucket: str, key: str, meta: ObjectMeta | None) -> ObjectMeta:
-        src_meta, f = self.open(src_bucket, src_key)
-        with f:
-            written = self.receive(bucket, iter(lambda: f.read(CHUNK), b""))
+        src_meta, pieces = self.open(src_bucket, src_key)
+
+        def chunks() -> Iterator[bytes]:
+            for f, _ in pieces:
+                with f:
+                    yield from iter(lambda f=f: f.read(CHUNK), b"")
+
+        written = self.receive(bucket, chunks())
         new = ObjectMeta(**asdict(src_meta))
+        new.segments, new.object_type = None, "Normal"
         new.key = key
         new.last_modified = time.time()
         if meta is not None:  # x-oss-metadata-directive: REPLACE
@@ -313,24 +333,27 @@ class Store:
                 raise OssError(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size.",
                                PartNumber=str(n), MinSizeAllowed=str(MIN_PART_SIZE))
         d = self._udir(bucket, upload_id)
-
-        def chunks() -> Iterator[bytes]:
-            for n, _ in wanted:
-                with open(d / f"part-{n:05d}", "rb") as f:
-                    yield from iter(lambda f=f: f.read(CHUNK), b"")
-
-        written = self.receive(bucket, chunks())
         etag_md5 = hashlib.md5(b"".join(bytes.fromhex(have[n]["etag"]) for n, _ in wanted))
+        crc: int | None = 0
+        for n, _ in wanted:
+            part_crc = have[n].get("crc64")
+            crc = None if crc is None or part_crc is None else crc64_combine(crc, int(part_crc), have[n]["size"])
         info.pop("initiated", None)
         meta = ObjectMeta(**info)
-        meta.size, meta.last_modified, meta.crc64 = written.size, time.time(), written.crc64
+        meta.size = sum(have[n]["size"] for n, _ in wanted)
+        meta.last_modified, meta.crc64 = time.time(), None if crc is None else str(crc)
         meta.etag = f"{etag_md5.hexdigest().upper()}-{len(wanted)}"
         meta.object_type = "Multipart"
+        h = hashlib.sha256(key.encode()).hexdigest()
+        meta.segments = [[f"{h[:2]}/{h}.{upload_id}.{n:05d}", have[n]["size"]] for n, _ in wanted]
+        objects = self._bdir(bucket) / "objects"
+        (objects / h[:2]).mkdir(parents=True, exist_ok=True)
         with self._lock:
             if not d.exists():
-                self.discard(written)
                 raise no_such_upload(upload_id)
-            self.commit(bucket, key, written, meta)
+            for (name, _), (n, _) in zip(meta.segments, wanted):
+                os.replace(d / f"part-{n:05d}", objects / name)
+            self.commit(bucket, key, None, meta)
             shutil.rmtree(d, ignore_errors=True)
         return meta
 
