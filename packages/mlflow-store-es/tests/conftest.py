@@ -66,13 +66,14 @@ class Gateway:
     """A small real HTTP gateway in front of an engine, started by the tests: it demands basic
     auth and can answer 429/503 to the next N requests (credentials and retries end to end)."""
 
-    def __init__(self, upstream: str, user: str, password: str) -> None:
+    def __init__(self, upstream: str, user: str | None = None, password: str = "") -> None:
         self.upstream = upstream.rstrip("/")
-        self.expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        self.expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode() if user else None
         self.fail_next = 0
         self.fail_status = 429
         self.seen_auth: list[str] = []
         self.requests = 0
+        self.upstream_errors = 0
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -93,7 +94,7 @@ class Gateway:
                 data = self.rfile.read(length) if length else None
                 auth = self.headers.get("authorization", "")
                 gateway.seen_auth.append(auth)
-                if auth != gateway.expected:
+                if gateway.expected is not None and auth != gateway.expected:
                     err = {"error": {"type": "security_exception", "reason": "unable to authenticate user"}, "status": 401}
                     return self._reply(401, json.dumps(err).encode())
                 if gateway.fail_next > 0:
@@ -107,6 +108,10 @@ class Gateway:
                         return self._reply(resp.status, resp.read(), resp.headers.get("content-type", "application/json"))
                 except urllib.error.HTTPError as e:
                     return self._reply(e.code, e.read(), e.headers.get("content-type", "application/json"))
+                except (urllib.error.URLError, OSError) as e:  # engine down: what a load balancer says
+                    gateway.upstream_errors += 1
+                    err = {"error": {"type": "bad_gateway", "reason": str(e)}, "status": 502}
+                    return self._reply(502, json.dumps(err).encode())
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
 
@@ -125,3 +130,18 @@ def gateway(es_base: str):
     gw = Gateway(f"http://{urlsplit(es_base).netloc}", "elastic", "right-password-42")
     yield gw
     gw.stop()
+
+
+@pytest.fixture
+def make_gateway():
+    """Start gateways in front of any engine URL; all are stopped after the test."""
+    started: list[Gateway] = []
+
+    def make(upstream: str, user: str | None = None, password: str = "") -> Gateway:
+        gw = Gateway(upstream, user, password)
+        started.append(gw)
+        return gw
+
+    yield make
+    for gw in started:
+        gw.stop()

@@ -12,7 +12,8 @@ from mlflow.exceptions import MlflowException
 from mlflow_store_es.tracking_store import EsTrackingStore
 
 
-def test_unreachable_cluster(caplog):
+def test_unreachable_cluster(caplog, monkeypatch):
+    monkeypatch.setenv("MLFLOW_STORE_ES_RETRY_SECONDS", "1")
     caplog.set_level(logging.DEBUG)
     with pytest.raises(MlflowException, match="Cannot reach elasticsearch at http://127.0.0.1:9") as e:
         EsTrackingStore("elasticsearch://admin:pw-unreachable-123@127.0.0.1:9/?index_prefix=x&timeout=1")
@@ -50,7 +51,8 @@ def test_transient_errors_are_retried(gateway, status):
     assert len(s.get_metric_history(rid, "m")) == 1
 
 
-def test_persistent_overload_becomes_unavailable(gateway):
+def test_persistent_overload_becomes_unavailable(gateway, monkeypatch):
+    monkeypatch.setenv("MLFLOW_STORE_ES_RETRY_SECONDS", "1")
     uri = f"elasticsearch://elastic:right-password-42@127.0.0.1:{gateway.port}/?index_prefix=busy{uuid.uuid4().hex[:6]}"
     s = EsTrackingStore(uri)
     gateway.fail_status, gateway.fail_next = 503, 1000

@@ -145,11 +145,11 @@ def _missing_driver(engine: str, package: str, extra: str) -> Exception:
 class EsClient:
     """Raw REST calls with retries, error translation and no secret in any message."""
 
-    def __init__(self, cfg: EsConfig, *, attempts: int = 6, deadline: float = 60.0) -> None:
+    def __init__(self, cfg: EsConfig) -> None:
         self.cfg = cfg
         self.requests = 0  # count of HTTP calls made (for benchmarks)
-        self._attempts = attempts
-        self._deadline = deadline
+        self._attempts = 10_000  # bounded by the deadline
+        self._deadline = cfg.retry_seconds
         if cfg.engine == "opensearch":
             try:
                 self._transport: Any = _OpenSearchTransport(cfg)
@@ -184,7 +184,8 @@ class EsClient:
 
         try:
             for attempt in retrying(lambda e: isinstance(e, EsRequestError) and e.transient,
-                                    attempts=self._attempts, deadline=self._deadline, what=f"{method} {path}"):
+                                    attempts=self._attempts, deadline=self._deadline, maximum=2.0,
+                                    what=f"{method} {path}"):
                 with attempt:
                     return once()
         except EsRequestError as e:
@@ -256,14 +257,14 @@ class EsClient:
         """Send NDJSON lines in one request; retry only the items that failed transiently."""
         pending = list(range(0, len(lines), 2))
         results: dict[int, dict[str, Any]] = {}
-        for attempt in range(self._attempts):
+        for attempt in range(8):
             body = "".join(lines[i] + "\n" + lines[i + 1] + "\n" for i in pending)
             r = self.request("POST", "/_bulk", params={"refresh": refresh or self.cfg.refresh}, body=body, ndjson=True)
             retry = []
             for i, item in zip(pending, r.get("items", [])):
                 res = next(iter(item.values()))
                 status = int(res.get("status", 200))
-                if http_status_is_transient(status) and attempt + 1 < self._attempts:
+                if http_status_is_transient(status) and attempt + 1 < 8:
                     retry.append(i)
                 else:
                     results[i] = res

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from mlflow_plugins_shared.errors import invalid_parameter
 from mlflow_plugins_shared.redact import Secret, redact_uri
-from mlflow_plugins_shared.settings import Setting, SettingValueError, as_bool, as_secret, as_str
+from mlflow_plugins_shared.settings import Setting, SettingValueError, as_bool, as_float, as_secret, as_str
 from mlflow_plugins_shared.uris import parse_uri
 
 SCHEMES = ("elasticsearch", "elasticsearch+https", "opensearch", "opensearch+https")
@@ -23,7 +23,9 @@ CLIENT_CERT = Setting("MLFLOW_STORE_ES_CLIENT_CERT", as_str, doc="Client certifi
 CLIENT_KEY = Setting("MLFLOW_STORE_ES_CLIENT_KEY", as_str, doc="Client key file (mutual TLS).")
 VERIFY_CERTS = Setting("MLFLOW_STORE_ES_VERIFY_CERTS", as_bool, default=True,
                        doc="Verify the server certificate (https).")
-SETTINGS = (USERNAME, PASSWORD, API_KEY, CA_CERTS, CLIENT_CERT, CLIENT_KEY, VERIFY_CERTS)
+RETRY_SECONDS = Setting("MLFLOW_STORE_ES_RETRY_SECONDS", as_float(minimum=0), default=30.0,
+                        doc="How long to keep retrying connection errors, 429 and 5xx (backoff up to 2 s).")
+SETTINGS = (USERNAME, PASSWORD, API_KEY, CA_CERTS, CLIENT_CERT, CLIENT_KEY, VERIFY_CERTS, RETRY_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class EsConfig:
     client_cert: str | None = None
     client_key: str | None = None
     verify_certs: bool = True
+    retry_seconds: float = 30.0
 
     def secrets(self) -> tuple[str, ...]:
         return tuple(s.get() for s in (self.password, self.api_key) if s)
@@ -119,4 +122,5 @@ def parse_store_uri(uri: str, environ: dict[str, str] | None = None) -> EsConfig
         client_cert=CLIENT_CERT.get(env),
         client_key=CLIENT_KEY.get(env),
         verify_certs=bool(VERIFY_CERTS.get(env)),
+        retry_seconds=float(RETRY_SECONDS.get(env) or 0.0),
     )
