@@ -11,7 +11,6 @@ import pytest
 import requests
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
-
 from mlflow_auth_sigv4.provider import Sigv4AuthProvider
 
 

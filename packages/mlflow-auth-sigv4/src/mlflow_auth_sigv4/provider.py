@@ -16,7 +16,8 @@ from mlflow_auth_sigv4.credentials import RoleToAssume, resolve
 from mlflow_auth_sigv4.signer import SigV4Signer
 
 _ENV_NAMES = tuple(x.env for x in s.ALL) + s.AWS_ENV
-_signers: dict[tuple[str | None, ...], SigV4Signer] = {}
+_RAW_NAMES = tuple(os.fsencode(n) for n in _ENV_NAMES)
+_signers: dict[tuple[object, ...], SigV4Signer] = {}
 _signers_lock = threading.Lock()
 
 
@@ -30,8 +31,16 @@ def _build_signer() -> SigV4Signer:
     return SigV4Signer(creds, region, s.SERVICE.get() or "execute-api")
 
 
+def _env_key() -> tuple[object, ...]:
+    # os.environ.get costs ~1 µs per name (key encoding); read CPython's raw mapping when it exists.
+    raw = getattr(os.environ, "_data", None)
+    if isinstance(raw, dict) and os.name == "posix":
+        return tuple(map(raw.get, _RAW_NAMES))
+    return tuple(map(os.environ.get, _ENV_NAMES))
+
+
 def current_signer() -> SigV4Signer:
-    key = tuple(map(os.environ.get, _ENV_NAMES))
+    key = _env_key()
     signer = _signers.get(key)
     if signer is None:
         with _signers_lock:

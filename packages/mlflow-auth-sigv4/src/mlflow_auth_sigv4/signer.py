@@ -1,46 +1,49 @@
-"""A requests auth object that signs each request with SigV4 over the exact body bytes sent.
-
-The canonical request, string to sign and key derivation are botocore's (`SigV4Auth`); its
-`add_auth` is not used because it logs the signature at DEBUG level.
-"""
+"""A requests auth object that signs each request with SigV4 over the exact body bytes sent."""
 
 from __future__ import annotations
 
-import datetime
+import hashlib
+import hmac
 import logging
+import time
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 import requests
-from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from requests.auth import AuthBase
 
+from mlflow_auth_sigv4.canonical import SigningKeys, canonical_request, host_header, payload_hash
+
 _logger = logging.getLogger(__name__)
-_SIGNED = ("content-type",)  # plus host, x-amz-date and x-amz-security-token, which botocore adds
 
 
 class SigV4Signer(AuthBase):
+    """Signs host, x-amz-date, x-amz-security-token and content-type, and the body's SHA-256."""
+
     def __init__(self, credentials: Credentials, region: str, service: str) -> None:
         self._credentials = credentials
+        self._keys = SigningKeys()
         self.region = region
         self.service = service
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         body = _exact_body(r)
         frozen = self._credentials.get_frozen_credentials()  # refreshes temporary credentials when due
-        signer = SigV4Auth(frozen, self.service, self.region)
-        headers = {k: v for k, v in r.headers.items() if k.lower() in _SIGNED}
-        aws = AWSRequest(method=r.method, url=r.url, data=body, headers=headers)
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime(SIGV4_TIMESTAMP)
-        aws.context["timestamp"] = stamp
-        aws.headers["X-Amz-Date"] = stamp
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        parts = urlsplit(r.url or "")
+        headers = {"host": host_header(parts), "x-amz-date": stamp}
+        content_type = r.headers.get("Content-Type")
+        if content_type:
+            headers["content-type"] = content_type
         if frozen.token:
-            aws.headers["X-Amz-Security-Token"] = frozen.token
-        canonical = signer.canonical_request(aws)
-        signature = signer.signature(signer.string_to_sign(aws, canonical), aws)
-        signed = signer.signed_headers(signer.headers_to_sign(aws))
-        r.headers["Authorization"] = (f"AWS4-HMAC-SHA256 Credential={signer.scope(aws)}, "
+            headers["x-amz-security-token"] = frozen.token
+        text, signed = canonical_request(r.method or "GET", parts, headers, payload_hash(body))
+        scope = f"{stamp[:8]}/{self.region}/{self.service}/aws4_request"
+        to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{hashlib.sha256(text.encode()).hexdigest()}"
+        key = self._keys.get(frozen.secret_key, stamp[:8], self.region, self.service)
+        signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+        r.headers["Authorization"] = (f"AWS4-HMAC-SHA256 Credential={frozen.access_key}/{scope}, "
                                       f"SignedHeaders={signed}, Signature={signature}")
         r.headers["X-Amz-Date"] = stamp
         if frozen.token:
@@ -61,7 +64,7 @@ def _exact_body(r: requests.PreparedRequest) -> object:
     if isinstance(body, str):  # http.client would send str as latin-1; sign and send UTF-8 bytes
         data = body.encode("utf-8")
     elif hasattr(body, "seek") and hasattr(body, "tell") and hasattr(body, "read"):
-        return body  # botocore hashes seekable files and seeks back
+        return body  # hashed in chunks, then rewound
     elif isinstance(body, Iterable):
         _logger.debug("buffering a streamed request body to sign it")
         data = b"".join(c.encode("utf-8") if isinstance(c, str) else bytes(c) for c in body)
