@@ -15,6 +15,7 @@ import json
 import os
 import secrets
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -128,7 +129,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=None)
     args = ap.parse_args()
     experiments, runs_per = (100, 100) if args.full else (20, 50)
-    seconds = args.seconds or (20.0 if args.full else 6.0)
+    seconds = args.seconds or (5.0 if args.full else 3.0)
+    rounds = 6 if args.full else 3
     readable_n = max(1, experiments // 10)
     work = Path(tempfile.mkdtemp(prefix="rbac-bench-"))
     db = f"sqlite:///{work / 'mlflow.db'}"
@@ -150,19 +152,23 @@ def main() -> int:
     results: dict[tuple[str, str], float] = {}
     admin_key = secrets.token_urlsafe(32)
     subjects = ["plain", "basic-auth", "rbac"]
-    for subject in subjects:
-        env: dict[str, str] = {}
-        auth, headers = None, {}
-        if subject == "basic-auth":
-            ini = work / "basic_auth.ini"
-            ini.write_text(f"[mlflow]\ndefault_permission = NO_PERMISSIONS\ndatabase_uri = sqlite:///{work / 'basic_auth.db'}\n"
-                           "admin_username = admin\nauthorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
-            env = {"MLFLOW_AUTH_CONFIG_PATH": str(ini), "MLFLOW_AUTH_ADMIN_PASSWORD": "bench-admin-" + secrets.token_hex(8),
-                   "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(16)}
-        if subject == "rbac":
-            env = {"MLFLOW_RBAC_BOOTSTRAP_ADMIN_KEY": admin_key, "MLFLOW_RBAC_DATABASE_URI": f"sqlite:///{work / 'rbac.db'}"}
-        server = ServerProc(work, db, None if subject == "plain" else subject, env)
-        try:
+    servers: dict[str, ServerProc] = {}
+    clients: dict[str, tuple[Any, dict[str, str], list[str]]] = {}
+    try:
+        for subject in subjects:
+            env: dict[str, str] = {}
+            auth, headers = None, {}
+            if subject == "basic-auth":
+                # basic-auth at its fastest: its credential cache on (PBKDF2 otherwise runs per request)
+                ini = work / "basic_auth.ini"
+                ini.write_text(f"[mlflow]\ndefault_permission = NO_PERMISSIONS\ndatabase_uri = sqlite:///{work / 'basic_auth.db'}\n"
+                               "admin_username = admin\nauthorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+                               "auth_cache_ttl_seconds = 60\n")
+                env = {"MLFLOW_AUTH_CONFIG_PATH": str(ini), "MLFLOW_AUTH_ADMIN_PASSWORD": "bench-admin-" + secrets.token_hex(8),
+                       "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(16)}
+            if subject == "rbac":
+                env = {"MLFLOW_RBAC_BOOTSTRAP_ADMIN_KEY": admin_key, "MLFLOW_RBAC_DATABASE_URI": f"sqlite:///{work / 'rbac.db'}"}
+            server = servers[subject] = ServerProc(work, db, None if subject == "plain" else subject, env)
             if subject == "basic-auth":
                 admin = ("admin", env["MLFLOW_AUTH_ADMIN_PASSWORD"])
                 password = "bench-user-" + secrets.token_hex(8)
@@ -184,23 +190,35 @@ def main() -> int:
                         "resource_type": "experiment", "resource_id": e, "principal": "bench", "permission": "READ"})
                     assert r.status_code == 200, r.text
                 headers = {"Authorization": f"Bearer {key}"}
-            ids = sorted(readable_ids) if subject == "plain" else all_ids
-            results[("runs_get", subject)] = measure(
-                server.url, auth, headers, "GET", f"/api/2.0/mlflow/runs/get?run_id={run_id}", None, check_get,
-                args.threads, seconds)
-            results[("runs_search", subject)] = measure(
-                server.url, auth, headers, "POST", "/api/2.0/mlflow/runs/search",
-                {"experiment_ids": ids, "max_results": 100}, check_search, args.threads, seconds)
-            print(f"{subject}: get {results[('runs_get', subject)]:.1f}/s, search {results[('runs_search', subject)]:.1f}/s",
+            clients[subject] = (auth, headers, sorted(readable_ids) if subject == "plain" else all_ids)
+        # Interleaved rounds, median per subject: the machine's load drifts, so the three are
+        # measured side by side many times rather than once each.
+        samples: dict[tuple[str, str], list[float]] = {}
+        for rnd in range(rounds):
+            order = subjects[rnd % 3:] + subjects[: rnd % 3]
+            for subject in order:
+                auth, headers, ids = clients[subject]
+                url = servers[subject].url
+                samples.setdefault(("runs_get", subject), []).append(measure(
+                    url, auth, headers, "GET", f"/api/2.0/mlflow/runs/get?run_id={run_id}", None, check_get,
+                    args.threads, seconds))
+                samples.setdefault(("runs_search", subject), []).append(measure(
+                    url, auth, headers, "POST", "/api/2.0/mlflow/runs/search",
+                    {"experiment_ids": ids, "max_results": 100}, check_search, args.threads, seconds))
+            print(f"round {rnd + 1}/{rounds}: " + ", ".join(f"{k[1]} {k[0]} {v[-1]:.1f}" for k, v in samples.items()),
                   file=sys.stderr)
-        finally:
+        for k, v in samples.items():
+            results[k] = statistics.median(v)
+    finally:
+        for server in servers.values():
             server.stop()
 
     import mlflow
 
     notes = (f"{experiments * runs_per} runs in {experiments} experiments, caller reads {readable_n} "
-             f"({100 * readable_n // experiments}%); {args.threads} client threads x {seconds:.0f}s; uvicorn, 1 worker; "
-             f"SQLite store; 2 shared CPUs (clients on the same machine)")
+             f"({100 * readable_n // experiments}%); {args.threads} client threads; median of {rounds} interleaved {seconds:.0f}s rounds; "
+             f"uvicorn, 1 worker each; SQLite store; rbac via API key, basic-auth with its credential cache on; "
+             f"2 CPUs shared with other work (clients on the same machine)")
     rows = []
     for bench in ("runs_get", "runs_search"):
         plain, basic, rbac = (results[(bench, s)] for s in subjects)

@@ -130,6 +130,14 @@ def test_graphql_cannot_read_hidden_experiments(server, idp, user, hidden, query
     assert status == 403, body
 
 
+def test_graphql_get_checks_the_body_mlflow_executes(server, idp, user, hidden):
+    """A harmless query in the query string must not vouch for the body MLflow runs."""
+    harmless = "query=%7B%20test(inputString%3A%20%22x%22)%20%7B%20output%20%7D%20%7D"
+    bad = {"query": 'query { mlflowGetExperiment(input: {experimentId: "%s"}) { experiment { name } } }' % hidden[0]}
+    status, body = raw(server, "GET", f"/graphql?{harmless}", idp.token(user), body=bad)
+    assert status == 403, body
+
+
 def test_graphql_variables_are_checked(server, idp, user, hidden):
     token = idp.token(user)
     status, _ = raw(server, "POST", "/graphql", token, body={"query": GQL_GET_EXP, "variables": {"id": hidden[0]}})

@@ -6,6 +6,8 @@ import os
 import sys
 from typing import Any
 
+from mlflow_plugins_shared.compat import SERVER_IS_ASGI
+
 from mlflow_app_rbac.admin_api import register
 from mlflow_app_rbac.config import load_config
 from mlflow_app_rbac.gate import Gate
@@ -24,6 +26,8 @@ def _serves_asgi() -> bool:
     name = os.environ.get("_MLFLOW_SGI_NAME")
     if name:
         return name == "uvicorn"
+    if not SERVER_IS_ASGI:
+        return False
     return "uvicorn" in sys.modules and "gunicorn" not in sys.modules and "waitress" not in sys.modules
 
 

@@ -46,12 +46,8 @@ class RbacASGI:
             raw_path=raw.decode("latin-1").split("?", 1)[0] if raw else scope["path"],
             query_string=scope.get("query_string", b"").decode("latin-1"), headers=_headers(scope),
         )
-        pending = await anyio.to_thread.run_sync(self.gate.begin, req)
-        if isinstance(pending, Denial):
-            await _send_simple(send, pending.status, pending.body(), pending.headers)
-            return
         body: bytes | None = None
-        if pending.rule.needs_body:
+        if self.gate.needs_body(req):
             chunks = []
             more = True
             while more:
@@ -61,10 +57,11 @@ class RbacASGI:
                 chunks.append(message.get("body", b""))
                 more = message.get("more_body", False)
             body = b"".join(chunks)
-        decision = await anyio.to_thread.run_sync(self.gate.authorize, pending, body)
-        if isinstance(decision, Denial):
-            await _send_simple(send, decision.status, decision.body(), decision.headers)
+        outcome = await anyio.to_thread.run_sync(self.gate.decide, req, body)
+        if isinstance(outcome, Denial):
+            await _send_simple(send, outcome.status, outcome.body(), outcome.headers)
             return
+        pending, decision = outcome
         if decision.respond is not None:
             await _send_simple(send, *decision.respond)
             await self._finish(pending, decision.respond[0], decision)

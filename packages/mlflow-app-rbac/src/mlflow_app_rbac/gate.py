@@ -104,6 +104,23 @@ class Gate:
         self._perm_cache.clear()
 
     # ---------------------------------------------------------------------------------------
+    def needs_body(self, req: Request) -> bool:
+        """Cheap pre-check (no I/O) so an adapter can read the body before one call to decide()."""
+        try:
+            found = routes.match(req.method, paths.canonical(req.path, self.static_prefix))
+        except paths.BadPath:
+            return False
+        return bool(found and found[0].needs_body)
+
+    def decide(self, req: Request, body: bytes | None) -> tuple[Pending, Allow] | Denial:
+        pending = self.begin(req)
+        if isinstance(pending, Denial):
+            return pending
+        decision = self.authorize(pending, body)
+        if isinstance(decision, Denial):
+            return decision
+        return pending, decision
+
     def begin(self, req: Request) -> Pending | Denial:
         rid = req.headers.get("x-request-id", "")
         request_id = rid if _REQUEST_ID.match(rid) else uuid.uuid4().hex
@@ -206,7 +223,8 @@ class Gate:
     def _params(self, p: Pending, query: dict[str, list[str]], body: bytes | None) -> Any:
         if not p.rule.needs_body:
             return {}
-        if p.request.method == "GET" and p.request.query_string:
+        # MLflow's GraphQL handler always reads the JSON body, even for GET with a query string
+        if p.request.method == "GET" and p.request.query_string and p.rule.check != "graphql":
             return {k: v if len(v) > 1 else v[0] for k, v in query.items()}
         if not body:
             return {}
