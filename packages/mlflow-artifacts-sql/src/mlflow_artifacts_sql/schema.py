@@ -10,7 +10,7 @@ import functools
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import mssql, mysql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -49,7 +49,9 @@ class PathType(TypeDecorator[str]):
 
 def blob_type() -> sa.types.TypeEngine[bytes]:
     """BYTEA / LONGBLOB / VARBINARY(max) / BLOB."""
-    return sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+    return sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb").with_variant(
+        mssql.VARBINARY("max"), "mssql"
+    )
 
 
 class Tables:
