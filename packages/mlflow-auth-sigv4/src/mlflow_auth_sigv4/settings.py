@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mlflow_plugins_shared.settings import Setting, as_float, as_int, as_str
 
 REGION = Setting("MLFLOW_SIGV4_REGION", as_str,
@@ -18,7 +20,7 @@ ROLE_DURATION = Setting("MLFLOW_SIGV4_ROLE_DURATION", as_int(minimum=900, maximu
 REFRESH_MARGIN = Setting("MLFLOW_SIGV4_REFRESH_MARGIN", as_float(minimum=1), default=300.0,
                          doc="Assumed-role credentials are renewed this many seconds before they expire.")
 
-ALL = [REGION, SERVICE, PROFILE, ROLE_ARN, ROLE_SESSION_NAME, ROLE_EXTERNAL_ID, ROLE_DURATION, REFRESH_MARGIN]
+ALL: list[Setting[Any]] = [REGION, SERVICE, PROFILE, ROLE_ARN, ROLE_SESSION_NAME, ROLE_EXTERNAL_ID, ROLE_DURATION, REFRESH_MARGIN]
 # The standard AWS chain reads these too; a change of any of them means new credentials.
 AWS_ENV = ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
            "AWS_DEFAULT_REGION", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONFIG_FILE",

@@ -35,7 +35,7 @@ class SigV4Signer(AuthBase):
         headers = {"host": host_header(parts), "x-amz-date": stamp}
         content_type = r.headers.get("Content-Type")
         if content_type:
-            headers["content-type"] = content_type
+            headers["content-type"] = content_type if isinstance(content_type, str) else content_type.decode()
         if frozen.token:
             headers["x-amz-security-token"] = frozen.token
         text, signed = canonical_request(r.method or "GET", parts, headers, payload_hash(body))
