@@ -32,6 +32,10 @@ done
 echo "# installing ${#specs[@]} wheels into $venv" >&2
 uv pip install -q --python "$venv/bin/python" "${pins[@]}" "${specs[@]}" \
   pytest pytest-xdist pytest-timeout scikit-learn playwright psycopg2-binary pymysql "moto[server]" noida-db osmem-server
+if ! "$venv/bin/python" -c "import mlflow.store.db.utils" 2>/dev/null; then
+  echo "# this MLflow cannot import its DB layer with the newest SQLAlchemy: pinning sqlalchemy<2.1" >&2
+  uv pip install -q --python "$venv/bin/python" "sqlalchemy<2.1"
+fi
 echo "# pip check" >&2
 uv pip check --python "$venv/bin/python"
 "$venv/bin/python" -c "import mlflow; print('# MLflow', mlflow.__version__)"

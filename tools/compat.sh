@@ -15,5 +15,12 @@ for d in "${dirs[@]}"; do
 done
 echo "# installing MLflow $version + ${dirs[*]} into $venv" >&2
 uv pip install -q --python "$venv/bin/python" --override "$override" -r requirements-dev.txt -e shared -e tools/testenv-lib "${targets[@]}"
-"$venv/bin/python" -c "import mlflow; print('MLflow', mlflow.__version__)"
+# Old MLflow releases can break on libraries released after them (e.g. MLflow 3.0 imports
+# sqlalchemy.pool.FallbackAsyncAdaptedQueuePool, removed in SQLAlchemy 2.1): pin back what breaks.
+if ! "$venv/bin/python" -c "import mlflow.store.db.utils" 2>/dev/null; then
+  echo "# MLflow $version cannot import its DB layer with the newest SQLAlchemy: pinning sqlalchemy<2.1" >&2
+  echo "sqlalchemy<2.1" >> "$override"
+  uv pip install -q --python "$venv/bin/python" --override "$override" -r requirements-dev.txt -e shared -e tools/testenv-lib "${targets[@]}"
+fi
+"$venv/bin/python" -c "import mlflow.store.db.utils, mlflow; print('MLflow', mlflow.__version__)"
 "$venv/bin/python" -m pytest -n auto "${dirs[@]}"
