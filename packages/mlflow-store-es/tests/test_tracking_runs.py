@@ -158,3 +158,26 @@ def test_bad_filter_string(tracking_store, exp):
     with pytest.raises(MlflowException) as e:
         tracking_store.search_runs([exp], "metrics.acc >>> 1", ViewType.ALL)
     assert e.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_search_is_one_search_and_one_mget(tracking_store, exp):
+    s = tracking_store
+    for i in range(30):
+        rid = s.create_run(exp, "u", i, [], f"r{i}").info.run_id
+        s.log_batch(rid, [Metric("acc", i / 30, 1, 0)], [Param("p", str(i % 2))], [])
+    before = s.client.requests
+    runs = s.search_runs([exp], "metrics.acc > 0.5 and params.p = '1'", ViewType.ALL, max_results=5,
+                         order_by=["metrics.acc DESC"])
+    assert s.client.requests - before == 2
+    assert [r.info.run_name for r in runs] == ["r29", "r27", "r25", "r23", "r21"]
+    assert runs[0].data.params == {"p": "1"}  # page runs come back whole
+
+
+def test_pushdown_keys_with_shared_prefixes(tracking_store, exp):
+    s = tracking_store
+    a = s.create_run(exp, "u", 0, [], "a").info.run_id
+    s.log_batch(a, [Metric("acc", -0.0, 1, 0), Metric("acc2", 5.0, 1, 0), Metric("acc/z", 9.0, 1, 0)], [], [])
+    names = lambda f: [r.info.run_name for r in s.search_runs([exp], f, ViewType.ALL)]  # noqa: E731
+    assert names("metrics.acc = 0") == ["a"]
+    assert names("metrics.acc > 1") == []
+    assert names("metrics.acc2 > 1 and metrics.`acc/z` >= 9") == ["a"]

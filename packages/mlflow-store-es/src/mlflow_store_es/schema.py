@@ -35,7 +35,8 @@ MAPPINGS: dict[str, dict[str, Any]] = {
         "run_id": _KW, "experiment_id": _KW, "run_name": _KW, "user_id": _KW, "status": _KW,
         "start_time": _LONG, "end_time": _LONG, "lifecycle_stage": _KW, "artifact_uri": _STORED,
         "deleted_time": _LONG, "params": _OPAQUE, "tags": _OPAQUE, "latest": _OPAQUE,
-        "metric_keys": _KW, "inputs": _OPAQUE,
+        "metric_keys": _KW, "metric_kv": _KW, "param_keys": _KW, "param_kv": _KW, "tag_keys": _KW,
+        "tag_kv": _KW, "inputs": _OPAQUE,
     },
     "metrics": {
         "run_id": _KW, "key": _KW, "step": _LONG, "timestamp": _LONG, "value": _STORED,

@@ -61,6 +61,7 @@ from mlflow_store_es.codec import (
     run_info_from_doc,
 )
 from mlflow_store_es.connection import connect
+from mlflow_store_es.search_pushdown import index_fields, needed_source, prefilter
 from mlflow_store_es.search_validation import validate_run_search
 
 _logger = logging.getLogger(__name__)
@@ -265,8 +266,9 @@ class EsTrackingStore(StrictMixin, AbstractStore):
             "status": RunStatus.to_string(RunStatus.RUNNING), "start_time": start_time, "end_time": None,
             "lifecycle_stage": LifecycleStage.ACTIVE, "deleted_time": None,
             "artifact_uri": append_to_uri_path(experiment.artifact_location, run_id, "artifacts"),
-            "params": {}, "tags": tag_map, "latest": {}, "metric_keys": [],
+            "params": {}, "tags": tag_map, "latest": {},
         }
+        doc.update(index_fields(doc))
         self.client.index(self.ix.runs, run_id, doc, create=True)
         return run_from_doc(doc)
 
@@ -284,6 +286,7 @@ class EsTrackingStore(StrictMixin, AbstractStore):
             if check_active:
                 _check_active(src)
             change(src)
+            src.update(index_fields(src))
 
         return self.client.update_with(self.ix.runs, run_id, checked, lambda: MlflowException(
             f"Run with id={run_id} not found", RESOURCE_DOES_NOT_EXIST))
@@ -384,15 +387,22 @@ class EsTrackingStore(StrictMixin, AbstractStore):
 
     # -- search ----------------------------------------------------------------------------
     def _search_runs(self, experiment_ids, filter_string, run_view_type, max_results, order_by, page_token):
+        """One scan of the candidates (pre-filtered by the engine, only the fields MLflow's filter
+        and sort need), MLflow's filter/sort/paging in memory, then one mget of the page."""
         _check_max_results(max_results)
         validate_run_search(filter_string, order_by)
+        parsed = SearchUtils.parse_search_filter(filter_string)
         query = _lifecycle_query(run_view_type)
         query["bool"]["filter"].append({"terms": {"experiment_id": [str(e) for e in experiment_ids]}})
-        runs = [run_from_doc(h["_source"]) for h in self.client.scan(self.ix.runs, query, [{"run_id": "asc"}])]
-        filtered = SearchUtils.filter(runs, filter_string)
+        query["bool"]["filter"].extend(prefilter(parsed))
+        hits = self.client.scan(self.ix.runs, query, [{"run_id": "asc"}], page=10_000,
+                                source=needed_source(parsed, order_by))
+        candidates = [run_from_doc(h["_source"]) for h in hits]
+        filtered = SearchUtils.filter(candidates, filter_string)
         ordered = SearchUtils.sort(filtered, order_by)
         page, token = SearchUtils.paginate(ordered, page_token, max_results)
-        return page, token
+        docs = self.client.mget(self.ix.runs, [r.info.run_id for r in page])
+        return [run_from_doc(d["_source"]) for d in docs if d is not None], token
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -446,11 +456,11 @@ def _apply_batch(src: dict[str, Any], run_id: str, metrics: list[Metric], params
         old = latest.get(m.key)
         if old is None or latest_order(new[2], new[1], new[0]) > latest_order(old[2], old[1], old[0]):
             latest[m.key] = new
-    src["metric_keys"] = sorted(latest)
     for t in tags:
         src.setdefault("tags", {})[t.key] = _str(t.value)
         if t.key == MLFLOW_RUN_NAME:
             src["run_name"] = _str(t.value)
+    src.update(index_fields(src))
 
 
 def _raise_item_errors(results: list[dict[str, Any]]) -> None:
