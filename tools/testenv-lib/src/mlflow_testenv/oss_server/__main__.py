@@ -20,10 +20,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--region", default="cn-hangzhou")
     p.add_argument("--domain", default="oss.test", help="virtual-hosted requests use <bucket>.<domain>")
     p.add_argument("--bucket", action="append", default=[], help="create this bucket at start-up")
+    p.add_argument("--throttle-mibps", type=float, default=0.0,
+                   help="cap each connection's body throughput (models a WAN link; benchmarks only)")
     p.add_argument("--verbose", action="store_true")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if a.verbose else logging.INFO)
-    server = OssServer((a.host, a.port), Config(a.data, a.key_id, a.key_secret, a.region, a.domain, a.bucket))
+    server = OssServer((a.host, a.port), Config(a.data, a.key_id, a.key_secret, a.region, a.domain, a.bucket, a.throttle_mibps))
     logging.getLogger("oss_server").info("OSS test server on http://%s:%d (data in %s)", a.host, a.port, a.data)
     try:
         server.serve_forever()

@@ -46,6 +46,26 @@ class Config:
     region: str = "cn-hangzhou"
     domain: str = "oss.test"
     buckets: list[str] = field(default_factory=list)
+    # cap each connection's body throughput (MiB/s, 0 = none): models a WAN link, where one TCP
+    # connection cannot use the whole bandwidth (benchmarks only)
+    throttle_mibps: float = 0.0
+
+
+class Pacer:
+    """Sleeps so that bytes moved on one connection stay under a rate."""
+
+    def __init__(self, mibps: float) -> None:
+        self.rate = mibps * 1024 * 1024
+        self.start = time.monotonic()
+        self.moved = 0
+
+    def __call__(self, nbytes: int) -> None:
+        if self.rate <= 0:
+            return
+        self.moved += nbytes
+        ahead = self.moved / self.rate - (time.monotonic() - self.start)
+        if ahead > 0:
+            time.sleep(ahead)
 
 
 class OssServer(ThreadingHTTPServer):
@@ -98,6 +118,7 @@ class Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         self.request_id = uuid.uuid4().hex[:24].upper()
         self._body_read = False
+        self._pace = Pacer(self.server.config.throttle_mibps)
         try:
             self._route()
         except OssError as e:
@@ -145,6 +166,7 @@ class Handler(BaseHTTPRequestHandler):
                     if not chunk:
                         raise ConnectionError("client went away")
                     remaining -= len(chunk)
+                    self._pace(len(chunk))
                     yield chunk
                 self.rfile.readline(3)
         remaining = int(self.headers.get("content-length") or 0)
@@ -153,6 +175,7 @@ class Handler(BaseHTTPRequestHandler):
             if not chunk:
                 raise ConnectionError("client went away")
             remaining -= len(chunk)
+            self._pace(len(chunk))
             yield chunk
 
     def _body(self, limit: int = 8 * 1024 * 1024) -> bytes:
@@ -336,8 +359,11 @@ class Handler(BaseHTTPRequestHandler):
             offset = 0  # of the current piece within the object
             for f, size in pieces:
                 lo, hi = max(start, offset), min(end + 1, offset + size)
-                if lo < hi:
-                    self.connection.sendfile(f, lo - offset, hi - lo)
+                while lo < hi:
+                    n = hi - lo if self._pace.rate <= 0 else min(hi - lo, CHUNK)
+                    self.connection.sendfile(f, lo - offset, n)
+                    self._pace(n)
+                    lo += n
                 offset += size
         finally:
             for f, _ in pieces:

@@ -1,0 +1,214 @@
+"""Benchmark: moving one large file with mlflow-artifacts-oss, side by side in one run with the old
+plugin's single-request path (plain oss2 `put_object_from_file` / `get_object_to_file`, what
+`aliyunstoreplugin` does) and with MLflow's own S3ArtifactRepository on moto.
+
+Starts its own servers (tools/testenv: `oss` = the project's OSS test server, `s3` = moto), all on
+loopback. Each transfer runs in a fresh subprocess so its peak RSS is its own.
+Two OSS servers: plain loopback (CPU-bound), and one capping each connection at CAP_MIBPS
+(`--throttle-mibps`, a simulated WAN link, where parallel connections are what makes large
+uploads fast). Quick mode: 256 MiB. `--full`: 1 GiB (the issue's size). Targets: parallel multipart upload at
+least 2x the single-request path; peak RSS of the plugin's process under 200 MB.
+
+    python packages/mlflow-artifacts-oss/bench/run.py [--full] [--rounds N] --out bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+PACKAGE = "mlflow-artifacts-oss"
+MiB = 1024 * 1024
+CAP_MIBPS = 32  # default per-connection cap of the "simulated WAN" server (not tuned to the target)
+
+
+# ---- worker side: one transfer, in its own process
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def _worker(spec: dict) -> dict:
+    kind, path, key = spec["kind"], spec["file"], spec["key"]
+    os.environ.update(spec.get("env", {}))
+    if kind.startswith("plugin"):
+        from mlflow_artifacts_oss.repository import OssArtifactRepository
+
+        repo = OssArtifactRepository(spec["uri"])
+        base = _rss_mb()
+        t = time.perf_counter()
+        if kind == "plugin-up":
+            repo.log_artifact(path)
+        else:
+            repo.download_artifacts(os.path.basename(path), spec["dst"])
+    elif kind.startswith("single"):
+        import mlflow  # noqa: F401  same import footprint as the plugin
+        import oss2
+
+        bucket = oss2.Bucket(oss2.Auth(spec["env"]["MLFLOW_OSS_KEY_ID"], spec["env"]["MLFLOW_OSS_KEY_SECRET"]),
+                             spec["env"]["MLFLOW_OSS_ENDPOINT_URL"], spec["bucket"])
+        base = _rss_mb()
+        t = time.perf_counter()
+        if kind == "single-up":
+            bucket.put_object_from_file(key, path)
+        else:
+            bucket.get_object_to_file(key, os.path.join(spec["dst"], os.path.basename(path)))
+    else:
+        from mlflow.store.artifact.s3_artifact_repo import S3ArtifactRepository
+
+        repo = S3ArtifactRepository(spec["uri"])
+        base = _rss_mb()
+        t = time.perf_counter()
+        if kind == "s3-up":
+            repo.log_artifact(path)
+        else:
+            repo.download_artifacts(os.path.basename(path), spec["dst"])
+    seconds = time.perf_counter() - t
+    return {"seconds": seconds, "peak_rss_mb": _rss_mb(), "base_rss_mb": base}
+
+
+def _run_worker(spec: dict) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True, text=True,
+                         timeout=3600)
+    if out.returncode != 0:
+        raise RuntimeError(f"{spec['kind']} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---- driver side
+def _make_file(path: Path, size: int) -> None:
+    block = os.urandom(4 * MiB)
+    with open(path, "wb") as f:
+        for _ in range(size // len(block)):
+            f.write(block)
+        f.write(os.urandom(size % len(block)))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--full", action="store_true")
+    p.add_argument("--rounds", type=int, default=1)
+    p.add_argument("--out", default="bench.json")
+    p.add_argument("--cap-mibps", type=float, default=CAP_MIBPS, help="per-connection cap of the WAN-like server")
+    p.add_argument("--worker")
+    a = p.parse_args()
+    if a.worker:
+        print(json.dumps(_worker(json.loads(a.worker))))
+        return
+
+    from mlflow_testenv import start_service
+
+    cap = a.cap_mibps
+
+    size = 1024 * MiB if a.full else 256 * MiB
+    label = f"{size // MiB} MiB"
+    oss = start_service("oss", parent_pid=os.getpid(), record=False)
+    capped = start_service("oss", ["--throttle-mibps", str(cap)], parent_pid=os.getpid(), record=False)
+    s3 = start_service("s3", parent_pid=os.getpid(), record=False)
+    work = Path(tempfile.mkdtemp(prefix="oss-bench-"))
+    try:
+        import boto3
+
+        s3env = {"MLFLOW_S3_ENDPOINT_URL": s3.exports["MLFLOW_TESTENV_S3_URL"],
+                 "AWS_ACCESS_KEY_ID": s3.exports["MLFLOW_TESTENV_S3_ACCESS_KEY_ID"],
+                 "AWS_SECRET_ACCESS_KEY": s3.exports["MLFLOW_TESTENV_S3_SECRET_ACCESS_KEY"],
+                 "AWS_DEFAULT_REGION": s3.exports["MLFLOW_TESTENV_S3_REGION"]}
+        boto3.client("s3", endpoint_url=s3env["MLFLOW_S3_ENDPOINT_URL"],
+                     aws_access_key_id=s3env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=s3env["AWS_SECRET_ACCESS_KEY"],
+                     region_name=s3env["AWS_DEFAULT_REGION"]).create_bucket(Bucket="bench")
+        bucket = oss.exports["MLFLOW_TESTENV_OSS_BUCKET"]
+
+        def env_of(server) -> dict[str, str]:
+            return {"MLFLOW_OSS_ENDPOINT_URL": server.exports["MLFLOW_TESTENV_OSS_ENDPOINT"],
+                    "MLFLOW_OSS_KEY_ID": server.exports["MLFLOW_TESTENV_OSS_KEY_ID"],
+                    "MLFLOW_OSS_KEY_SECRET": server.exports["MLFLOW_TESTENV_OSS_KEY_SECRET"],
+                    "MLFLOW_OSS_CHECKPOINT_DIR": str(work / "ckpt")}
+        src = work / "model.bin"
+        _make_file(src, size)
+        results: dict[str, list[dict]] = {}
+
+        def measure(kind: str, prefix: str, env: dict, uri: str = "", tag: str = "") -> None:
+            dst = work / f"dl-{uuid.uuid4().hex[:6]}"
+            dst.mkdir()
+            spec = {"kind": kind, "file": str(src), "key": f"{prefix}/model.bin", "bucket": bucket,
+                    "uri": uri, "dst": str(dst), "env": env}
+            r = _run_worker(spec)
+            results.setdefault(kind + tag, []).append(r)
+            print(f"{kind + tag:18s} {r['seconds']:7.2f} s  {size / MiB / r['seconds']:7.1f} MiB/s  "
+                  f"peak RSS {r['peak_rss_mb']:.0f} MB (after imports {r['base_rss_mb']:.0f} MB)", file=sys.stderr)
+            for f in dst.iterdir():
+                f.unlink()
+            dst.rmdir()
+
+        for _ in range(a.rounds):
+            run = uuid.uuid4().hex[:8]
+            for server, tag in ((oss, ""), (capped, "-capped")):
+                env = env_of(server)
+                measure("single-up", f"single-{run}", env, tag=tag)
+                measure("single-down", f"single-{run}", env, tag=tag)
+                measure("plugin-up", f"plugin-{run}", env, f"oss://{bucket}/plugin-{run}", tag=tag)
+                measure("plugin-down", f"plugin-{run}", env, f"oss://{bucket}/plugin-{run}", tag=tag)
+            measure("s3-up", f"s3-{run}", s3env, f"s3://bench/s3-{run}")
+            measure("s3-down", f"s3-{run}", s3env, f"s3://bench/s3-{run}")
+    finally:
+        oss.stop()
+        capped.stop()
+        s3.stop()
+        for f in sorted(work.rglob("*"), reverse=True):
+            f.rmdir() if f.is_dir() else f.unlink()
+        work.rmdir()
+
+    def speed(kind: str) -> float:
+        return round(statistics.median(size / MiB / r["seconds"] for r in results[kind]), 1)
+
+    def rss(kind: str) -> float:
+        return round(max(r["peak_rss_mb"] for r in results[kind]), 1)
+
+    engine = f"OSS test server (mlflow_testenv.oss_server) + moto on loopback; Python {platform.python_version()}, {os.cpu_count()} CPUs"
+    threads = os.environ.get("MLFLOW_OSS_THREADS", "8")
+    rows = []
+
+    def row(benchmark: str, subject: str, anchor: str, value: float, unit: str, anchor_value: float | None,
+            target: str, notes: str = "", ratio: float | None = None) -> None:
+        if ratio is None and anchor_value:
+            ratio = round(value / anchor_value, 2)
+        rows.append({"package": PACKAGE, "benchmark": benchmark, "subject": subject, "anchor": anchor,
+                     "value": value, "unit": unit, "anchor_value": anchor_value, "ratio": ratio,
+                     "target": target, "engine": engine, "notes": notes})
+
+    plugin = f"mlflow-artifacts-oss (multipart, {threads} threads, 16 MiB parts)"
+    single = "oss2 single request (old plugin path)"
+    row(f"upload {label}", plugin, single, speed("plugin-up"), "MiB/s", speed("single-up"), ">= 2x",
+        f"median of {a.rounds}; unthrottled loopback on a shared machine is CPU-bound (client, Python "
+        "test server and hashing share the cores), so parallel parts cannot help much here")
+    row(f"download {label}", f"mlflow-artifacts-oss (ranged, {threads} threads)", single, speed("plugin-down"),
+        "MiB/s", speed("single-down"), "", f"median of {a.rounds}")
+    capped_note = (f"simulated WAN: the OSS test server caps each connection at {cap:g} MiB/s "
+                   f"(--throttle-mibps), as one TCP connection to a remote OSS cannot fill the link")
+    row(f"upload {label}, {cap:g} MiB/s per connection", plugin, single, speed("plugin-up-capped"), "MiB/s",
+        speed("single-up-capped"), ">= 2x", capped_note)
+    row(f"download {label}, {cap:g} MiB/s per connection", f"mlflow-artifacts-oss (ranged, {threads} threads)",
+        single, speed("plugin-down-capped"), "MiB/s", speed("single-down-capped"), "", capped_note)
+    row(f"upload {label}", "MLflow S3ArtifactRepository on moto", plugin, speed("s3-up"), "MiB/s",
+        speed("plugin-up"), "", "moto keeps objects in memory")
+    row(f"download {label}", "MLflow S3ArtifactRepository on moto", "mlflow-artifacts-oss", speed("s3-down"),
+        "MiB/s", speed("plugin-down"), "")
+    for kind, what in (("plugin-up", "upload"), ("plugin-down", "download")):
+        base = max(r["base_rss_mb"] for r in results[kind])
+        row(f"peak RSS, {what} {label}", "mlflow-artifacts-oss", single, rss(kind), "MB",
+            rss(kind.replace("plugin", "single")), "< 200 MB", f"process RSS after importing mlflow: {base:.0f} MB")
+    Path(a.out).write_text(json.dumps(rows, indent=1))
+    print(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
