@@ -4,8 +4,8 @@ signature V4, and V4 with every file going through multipart upload and ranged d
 from __future__ import annotations
 
 import pytest
-
 from mlflow_artifacts_oss.repository import OssArtifactRepository
+
 from mlflow_plugins_shared.testing.artifact_repo import (  # noqa: F401  (the kit's fixtures)
     ArtifactRepositoryConformance,
     local_repo,

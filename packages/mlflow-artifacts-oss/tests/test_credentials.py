@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 import requests
 from mlflow.exceptions import MlflowException
-
 from mlflow_artifacts_oss.repository import OssArtifactRepository
 
 

@@ -2,6 +2,7 @@
 
 from mlflow_plugins_shared.testing import entry_points
 
+
 def test_artifact_repository_oss():
     assert entry_points.artifact_repository_class('oss').__name__ == 'OssArtifactRepository'
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from mlflow.exceptions import MlflowException
-
 from mlflow_artifacts_oss.repository import OssArtifactRepository
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import oss2
 import pytest
 from mlflow.exceptions import MlflowException
-
 from mlflow_artifacts_oss.repository import OssArtifactRepository
 
 SMALL_PARTS = {"MULTIPART_THRESHOLD": "200KiB", "PART_SIZE": "100KiB", "DOWNLOAD_THRESHOLD": "200KiB", "THREADS": "4"}

@@ -10,7 +10,6 @@ import pytest
 import requests
 from mlflow.entities.multipart_upload import MultipartUploadPart
 from mlflow.exceptions import MlflowException
-
 from mlflow_artifacts_oss.repository import OssArtifactRepository
 
 
@@ -49,7 +48,7 @@ def test_client_side_multipart_through_presigned_part_urls(repo, raw_bucket, tmp
     assert [c.part_number for c in created.credentials] == [1, 2, 3]
     chunks = [data[:102_400], data[102_400:204_800], data[204_800:]]
     parts = []
-    for cred, chunk in zip(created.credentials, chunks):
+    for cred, chunk in zip(created.credentials, chunks, strict=True):
         r = requests.put(cred.url, data=chunk, headers=cred.headers, timeout=10)
         assert r.status_code == 200, r.text
         parts.append(MultipartUploadPart(cred.part_number, r.headers["ETag"]))

@@ -8,7 +8,6 @@ import uuid
 
 import pytest
 import requests
-
 from mlflow_artifacts_oss.repository import OssArtifactRepository
 
 BUCKET = os.environ.get("MLFLOW_ARTIFACTS_OSS_TEST_BUCKET")

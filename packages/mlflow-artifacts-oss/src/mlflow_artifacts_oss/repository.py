@@ -19,6 +19,7 @@ from mlflow_artifacts_oss.location import OssLocation
 from mlflow_artifacts_oss.mlflow_api import OPTIONAL_MIXINS
 from mlflow_artifacts_oss.presign import PresignMixin
 from mlflow_artifacts_oss.transfer import TransferConfig, download_file, upload_file
+from mlflow_plugins_shared.compat import ARTIFACT_REPO_TAKES_REGISTRY_URI, ARTIFACT_REPO_TAKES_TRACKING_URI
 from mlflow_plugins_shared.errors import invalid_parameter
 from mlflow_plugins_shared.retry import retrying
 from mlflow_plugins_shared.strict import StrictMixin
@@ -38,11 +39,13 @@ class OssArtifactRepository(StrictMixin, PresignMixin, ArtifactRepository, *OPTI
         self.location = OssLocation.parse(artifact_uri)
         self.config: ClientConfig = load_config()
         self.transfer = TransferConfig.load()
-        try:
+        if ARTIFACT_REPO_TAKES_REGISTRY_URI:
             super().__init__(artifact_uri, tracking_uri=tracking_uri, registry_uri=registry_uri)
-        except TypeError:  # MLflow < 3.5 has no registry_uri, < 3.1.4 no tracking_uri
+        elif ARTIFACT_REPO_TAKES_TRACKING_URI:
+            super().__init__(artifact_uri, tracking_uri=tracking_uri)
+        else:
             super().__init__(artifact_uri)
-            self.tracking_uri, self.registry_uri = tracking_uri, registry_uri
+        self.tracking_uri, self.registry_uri = tracking_uri, registry_uri
         pool = max(self.max_workers, 1) * self.transfer.threads + 4
         self.bucket = make_bucket(self.config, self.location.bucket, pool_size=pool)
 
@@ -69,13 +72,13 @@ class OssArtifactRepository(StrictMixin, PresignMixin, ArtifactRepository, *OPTI
         """Every object (and common prefix) under `prefix`, page after page (continuation tokens)."""
         token = ""
         while True:
-            page = self._call(
-                f"listing oss://{self.location.bucket}/{prefix}",
-                lambda t=token: self.bucket.list_objects_v2(prefix=prefix, delimiter=delimiter,
-                                                            continuation_token=t, max_keys=LIST_PAGE))
+            def fetch(t: str = token) -> Any:
+                return self.bucket.list_objects_v2(prefix=prefix, delimiter=delimiter, continuation_token=t,
+                                                   max_keys=LIST_PAGE)
+
+            page = self._call(f"listing oss://{self.location.bucket}/{prefix}", fetch)
             yield from page.object_list
-            for p in page.prefix_list:
-                yield p
+            yield from page.prefix_list
             if not page.is_truncated:
                 return
             token = page.next_continuation_token
@@ -144,8 +147,11 @@ class OssArtifactRepository(StrictMixin, PresignMixin, ArtifactRepository, *OPTI
         keys.extend(o.key for o in self._iter_objects(self.location.dir_prefix(rel)))
         for i in range(0, len(keys), DELETE_BATCH):
             batch = keys[i:i + DELETE_BATCH]
+            def delete(b: list[str] = batch) -> Any:
+                return self.bucket.batch_delete_objects(b)
+
             self._call(f"deleting {len(batch)} objects under {self.location.uri(self.location.dir_prefix(rel))}",
-                       lambda b=batch: self.bucket.batch_delete_objects(b))
+                       delete)
         _logger.debug("deleted %d objects under %s", len(keys), self.location.uri(self.location.dir_prefix(rel)))
 
     def __repr__(self) -> str:

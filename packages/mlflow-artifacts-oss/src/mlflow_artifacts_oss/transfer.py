@@ -38,7 +38,7 @@ class TransferConfig:
             part_size=settings.PART_SIZE.get(),  # type: ignore[arg-type]
             download_threshold=settings.DOWNLOAD_THRESHOLD.get(),  # type: ignore[arg-type]
             threads=settings.THREADS.get(),  # type: ignore[arg-type]
-            checkpoint_dir=Path(settings.CHECKPOINT_DIR.get() or "."),
+            checkpoint_dir=Path(settings.CHECKPOINT_DIR.get() or Path.home() / ".cache" / "mlflow-artifacts-oss"),
             attempts=settings.RETRIES.get(),  # type: ignore[arg-type]
         )
 
@@ -97,13 +97,18 @@ def abort_checkpointed_upload(bucket: oss2.Bucket, local_file: str, key: str, st
         store.delete(store_key)
 
 
+def _object_size(bucket: oss2.Bucket, key: str, cfg: TransferConfig) -> int:
+    for attempt in _retry(cfg, f"HEAD of {key}"):
+        with attempt:
+            return int(bucket.head_object(key).content_length or 0)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def download_file(bucket: oss2.Bucket, key: str, local_path: str, cfg: TransferConfig, size: int | None = None) -> None:
     if size is None:
-        for attempt in _retry(cfg, f"HEAD of {key}"):
-            with attempt:
-                size = bucket.head_object(key).content_length or 0
+        size = _object_size(bucket, key, cfg)
     if size < cfg.download_threshold:
-        tmp = f"{local_path}.{hashlib.md5(key.encode()).hexdigest()[:8]}.part"
+        tmp = f"{local_path}.{hashlib.sha256(key.encode()).hexdigest()[:8]}.part"
         try:
             for attempt in _retry(cfg, f"download of {key}"):
                 with attempt:

@@ -455,7 +455,7 @@ class Handler(BaseHTTPRequestHandler):
         import hashlib
 
         body = self._body()
-        if base64.b64encode(hashlib.md5(body).digest()).decode() != self.headers["content-md5"]:
+        if base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode() != self.headers["content-md5"]:
             raise OssError(400, "InvalidDigest", "The Content-MD5 you specified was invalid.")
         root = parse(body)
         if root.tag != "Delete":

@@ -19,12 +19,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from mlflow_testenv.oss_server.errors import (
-    OssError, invalid_argument, no_such_bucket, no_such_key, no_such_upload,
-)
-
 from mlflow_testenv.oss_server.crc64 import combine as crc64_combine
 from mlflow_testenv.oss_server.crc64 import new_crc as _crc64
+from mlflow_testenv.oss_server.errors import (
+    OssError,
+    invalid_argument,
+    no_such_bucket,
+    no_such_key,
+    no_such_upload,
+)
 
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 MAX_KEY_BYTES = 1023
@@ -122,7 +125,7 @@ class Store:
     def receive(self, bucket: str, body: Iterator[bytes]) -> Written:
         """Stream a request body into a temp file, hashing as it goes."""
         self.require_bucket(bucket)
-        md5 = hashlib.md5()
+        md5 = hashlib.md5(usedforsecurity=False)  # OSS ETags are MD5s
         crc = _crc64()
         size = 0
         fd, name = tempfile.mkstemp(dir=self._bdir(bucket) / "tmp")
@@ -333,7 +336,7 @@ class Store:
                 raise OssError(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size.",
                                PartNumber=str(n), MinSizeAllowed=str(MIN_PART_SIZE))
         d = self._udir(bucket, upload_id)
-        etag_md5 = hashlib.md5(b"".join(bytes.fromhex(have[n]["etag"]) for n, _ in wanted))
+        etag_md5 = hashlib.md5(b"".join(bytes.fromhex(have[n]["etag"]) for n, _ in wanted), usedforsecurity=False)
         crc: int | None = 0
         for n, _ in wanted:
             part_crc = have[n].get("crc64")
@@ -351,7 +354,7 @@ class Store:
         with self._lock:
             if not d.exists():
                 raise no_such_upload(upload_id)
-            for (name, _), (n, _) in zip(meta.segments, wanted):
+            for (name, _), (n, _) in zip(meta.segments, wanted, strict=True):
                 os.replace(d / f"part-{n:05d}", objects / name)
             self.commit(bucket, key, None, meta)
             shutil.rmtree(d, ignore_errors=True)
