@@ -57,3 +57,12 @@ def test_file_problems_name_the_file(monkeypatch: pytest.MonkeyPatch, tmp_path: 
 
     _rewrite(f, "X-Ok: 1\n")
     assert provider.request_headers()["X-Ok"] == "1"
+
+
+@pytest.mark.parametrize("breaker", ["\r", "\x0b", "\x0c", "\x1c", "\x85"])
+def test_only_newline_ends_a_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, breaker: str) -> None:
+    f = tmp_path / "headers.conf"
+    f.write_text(f"X-Ok: 1\r\nX-Route: blue{breaker}X-Evil: 1\n", encoding="utf-8", newline="")
+    monkeypatch.setenv("MLFLOW_HEADERS_FILE", str(f))
+    with pytest.raises(MlflowException, match="header 'X-Route' has a CR, LF or other control character"):
+        EnvHeaderProvider().request_headers()

@@ -34,8 +34,10 @@ def parse_file_text(text: str, source: str) -> dict[str, str]:
         except SettingValueError as e:
             raise config_error(source, f"cannot parse the JSON object: {e}") from None
     headers: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.strip()
+    # Only LF (or CRLF) ends a line: a lone CR, VT, FF or NEL stays in the value and is refused there,
+    # where str.splitlines() would quietly turn it into a second header.
+    for number, raw_line in enumerate(text.split("\n"), start=1):
+        line = raw_line.removesuffix("\r").strip(" \t")
         if not line or line.startswith("#"):
             continue
         cut = _separator(line)
@@ -78,7 +80,7 @@ class HeadersFile:
         with self._lock:
             if key != self._key:
                 try:
-                    with open(self.path, encoding="utf-8") as f:
+                    with open(self.path, encoding="utf-8", newline="") as f:  # keep lone CRs visible
                         text = f.read()
                 except (OSError, UnicodeDecodeError) as e:
                     raise config_error(source, f"cannot read the file: {getattr(e, 'strerror', None) or type(e).__name__}") from None

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from mlflow_plugins_shared.errors import config_error
 
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_BAD_VALUE_CHAR = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_BAD_VALUE_CHAR = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")  # C0 (but TAB), DEL, C1
 
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization"})
 # Set by the HTTP client or generated per request by this plugin: a static value would break
