@@ -53,12 +53,17 @@ def p95(values: list[float]) -> float:
     return sorted(values)[max(0, int(len(values) * 0.95) - 1)]
 
 
+def sizes(argv: list[str] | None = None) -> tuple[Path, int, int]:
+    """(output file, repository files, runs): quick by default, the issue's sizes with --full."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", required=True, type=Path, help="JSON rows (DEVELOPING.md format)")
+    parser.add_argument("--full", action="store_true", help="5,000-file repository, 200 runs")
+    ns = parser.parse_args(argv)
+    return (ns.out, 5000, 200) if ns.full else (ns.out, 200, 30)
+
+
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--full", action="store_true")
-    ap.add_argument("--out", required=True)
-    args = ap.parse_args()
-    files, runs = (5000, 200) if args.full else (200, 30)
+    out, files, runs = sizes()
     for name in CI_MARKERS:
         os.environ.pop(name, None)
     provider = CiContextProvider()
@@ -88,7 +93,7 @@ def main() -> int:
          "value": round(first, 2), "anchor_value": "", "ratio": "", "target": "< 20 ms",
          "notes": "includes host facts and the nvidia-smi lookup, cached afterwards"},
     ]
-    Path(args.out).write_text(json.dumps(rows, indent=2))
+    out.write_text(json.dumps(rows, indent=2))
     for r in rows:
         print(f"{r['benchmark']}: {r['value']} ms (anchor {r['anchor_value']} ms)")
     return 0

@@ -25,16 +25,16 @@ _FOREIGN = re.compile(
 
 @pytest.fixture(scope="session")
 def mlflow_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return session_service("mlflow", tmp_path_factory)["MLFLOW_TESTENV_MLFLOW_URL"]
+    """One `mlflow server` (tools/testenv) for the whole session, shared by the xdist workers."""
+    exports = session_service("mlflow", tmp_path_factory)
+    return exports["MLFLOW_TESTENV_MLFLOW_URL"]
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    for name in list(os.environ):
-        if _FOREIGN.match(name):
-            monkeypatch.delenv(name)
-    for s in settings.ALL:
-        monkeypatch.delenv(s.env, raising=False)
+    ours = {s.env for s in settings.ALL}
+    for name in [n for n in os.environ if n in ours or _FOREIGN.match(n)]:
+        monkeypatch.delenv(name)
     # Container files are read under an empty root unless a test builds one.
     monkeypatch.setenv("MLFLOW_CONTEXT_ROOT", str(tmp_path_factory.mktemp("empty-root")))
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
