@@ -21,7 +21,7 @@ from mlflow_evaluator_fairness.group_metrics import (
 )
 from mlflow_evaluator_fairness.groups import Grouping
 from mlflow_evaluator_fairness.inputs import EvaluationInputs
-from mlflow_evaluator_fairness.thresholds import cost_optimal_thresholds
+from mlflow_evaluator_fairness.thresholds import cost_optimal_thresholds, descending_order
 
 
 @dataclass
@@ -116,6 +116,7 @@ def compute_classifier(inputs: EvaluationInputs, config: FairnessConfig, reporte
             raise bad("cost_false_positive", "the cost-optimal threshold needs probabilities: set probability_column, or evaluate a model with predict_proba")
         do_calibration = p is not None and config.calibration is not False
         bins = bin_index(p, config.calibration_bins) if do_calibration else None
+        desc = descending_order(p) if config.costs_configured else None
 
         for grouping, table in zip(groupings, tables + [None] * (len(groupings) - len(tables))):
             values = binary_group_metrics(grouping.codes, grouping.n_groups, y_pos, pred_pos, correct)
@@ -126,7 +127,7 @@ def compute_classifier(inputs: EvaluationInputs, config: FairnessConfig, reporte
                     reliability[grouping.features[0]] = binned
             if config.costs_configured:
                 values.update(cost_optimal_thresholds(
-                    grouping.codes, grouping.n_groups, y_pos, p, config.cost_false_positive, config.cost_false_negative
+                    grouping.codes, grouping.n_groups, y_pos, p, config.cost_false_positive, config.cost_false_negative, desc
                 ))
             if grouping is diff:
                 d = classifier_differences(values, eligible)
@@ -153,7 +154,7 @@ def compute_classifier(inputs: EvaluationInputs, config: FairnessConfig, reporte
             if binary:
                 reliability["overall"] = binned
         if config.costs_configured:
-            for k, v in cost_optimal_thresholds(zeros, 1, y_pos, p, config.cost_false_positive, config.cost_false_negative).items():
+            for k, v in cost_optimal_thresholds(zeros, 1, y_pos, p, config.cost_false_positive, config.cost_false_negative, desc).items():
                 metrics[f"{cprefix}{k}"] = float(v[0])
 
     if not binary:  # headline keys for a multiclass model: the worst class

@@ -15,11 +15,27 @@ import numpy as np
 THRESHOLD_METRICS = ("cost_optimal_threshold", "expected_cost_at_optimal_threshold")
 
 
+def descending_order(p: np.ndarray) -> np.ndarray:
+    """Row order by probability, highest first; computed once and shared by all groupings."""
+    return np.argsort(-p, kind="stable")
+
+
+def _group_then_descending(codes: np.ndarray, n_groups: int, desc: np.ndarray) -> np.ndarray:
+    if n_groups == 1:
+        return desc
+    small = codes.astype(np.int16) if n_groups < 2**15 else codes  # numpy radix-sorts 16-bit ints
+    return desc[np.argsort(small[desc], kind="stable")]
+
+
 def cost_optimal_thresholds(
-    codes: np.ndarray, n_groups: int, y_pos: np.ndarray, p: np.ndarray, cost_fp: float, cost_fn: float
+    codes: np.ndarray, n_groups: int, y_pos: np.ndarray, p: np.ndarray, cost_fp: float, cost_fn: float,
+    desc: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Per group: the cost-optimal threshold and the expected cost (per row) there."""
-    order = np.lexsort((-p, codes))  # by group, then probability descending
+    """Per group: the cost-optimal threshold and the expected cost (per row) there. `desc`:
+    `descending_order(p)`, when the caller already has it."""
+    if desc is None:
+        desc = descending_order(p)
+    order = _group_then_descending(codes, n_groups, desc)  # by group, then probability descending
     g = codes[order]
     ps = p[order]
     pos = y_pos[order].astype(np.int64)
