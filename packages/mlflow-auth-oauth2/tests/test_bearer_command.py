@@ -59,17 +59,31 @@ def test_command_runs_once_for_many_requests(output, command, gateway, jwt_check
     assert _runs(counter) == 1
 
 
-def test_ttl_bounds_the_cache_of_a_token_without_stated_expiry(command, gateway, new_client, monkeypatch):
-    client = new_client()
-    counter = command(client, "plain")
-    # the plain output is a JWT, whose exp (1 h) would be used; make it opaque-looking by TTL only:
+def test_jwt_exp_wins_over_the_ttl(command, gateway, new_client, monkeypatch):
+    counter = command(new_client(), "plain")  # a bare JWT: its exp (1 h) is the stated expiry
     monkeypatch.setenv("MLFLOW_BEARER_TOKEN_COMMAND_TTL", "1")
     mc = MlflowClient(tracking_uri=gateway.url)
     mc.search_experiments(max_results=1)
     time.sleep(1.1)
     mc.search_experiments(max_results=1)
-    # JWT exp (3600 s) is stated in the token itself, so TTL does not apply: still one run
+    assert _runs(counter) == 1 and gateway.denied == []
+
+
+def test_ttl_bounds_the_cache_of_an_opaque_token(monkeypatch, tmp_path):
+    from mlflow_auth_oauth2.provider import BearerCommandAuthProvider
+
+    counter = tmp_path / "n"
+    script = tmp_path / "opaque.py"
+    script.write_text(f"open({str(counter)!r}, 'a').write('x'); print('opaque-token-value')")
+    monkeypatch.setenv("MLFLOW_BEARER_TOKEN_COMMAND", f"{shlex.quote(sys.executable)} {shlex.quote(str(script))}")
+    monkeypatch.setenv("MLFLOW_BEARER_TOKEN_COMMAND_TTL", "1")
+    provider = BearerCommandAuthProvider()
+    for _ in range(5):
+        provider.get_auth()
     assert _runs(counter) == 1
+    time.sleep(1.1)
+    provider.get_auth()
+    assert _runs(counter) == 2
 
 
 def test_ttl_zero_runs_the_command_for_every_request(command, gateway, new_client, monkeypatch, tmp_path):

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from mlflow_plugins_shared.settings import settings_table
-
 from mlflow_auth_oauth2 import settings as s
+
+from mlflow_plugins_shared.settings import settings_table
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
 

@@ -129,6 +129,17 @@ def mlflow_url(tmp_path_factory) -> str:
 
 
 @pytest.fixture
+def make_check():
+    """SigV4Check for another moto server (the class lives here: conftest is not importable)."""
+    return SigV4Check
+
+
+@pytest.fixture
+def trust_policy() -> dict:
+    return _TRUST
+
+
+@pytest.fixture
 def check(iam) -> SigV4Check:
     return SigV4Check(iam.url, REGION)
 

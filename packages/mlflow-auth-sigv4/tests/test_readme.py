@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from mlflow_plugins_shared.settings import settings_table
-
 from mlflow_auth_sigv4 import settings as s
+
+from mlflow_plugins_shared.settings import settings_table
 
 
 def test_settings_table_matches_the_code():

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
 import time
 
+import boto3
 import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+
+from mlflow_testenv import start_service
+from mlflow_testenv.oauth2_server.gateway import Gateway
 
 
 @pytest.fixture
@@ -102,3 +108,41 @@ def test_unreachable_sts_is_named(verifier, iam, assume_role):
     with pytest.raises(MlflowException) as e:
         MlflowClient(tracking_uri=verifier.url).search_experiments(max_results=1)
     assert "MLFLOW_SIGV4_ROLE_ARN" in e.value.message and "AWS_ENDPOINT_URL_STS" in e.value.message
+
+
+def test_web_identity_from_the_standard_chain(mlflow_url, make_check, trust_policy, monkeypatch, tmp_path):
+    """botocore sends AssumeRoleWithWebIdentity unsigned, which moto refuses (HTTP 500) once its IAM
+    auth is on, so this test uses a second, private moto server without IAM auth."""
+    srv = start_service("s3", parent_pid=os.getpid(), record=False)
+    try:
+        url = srv.exports["MLFLOW_TESTENV_S3_URL"]
+        iam_client = boto3.client("iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id="setup",
+                                  aws_secret_access_key="setup")  # noqa: S106 - moto without auth
+        role = iam_client.create_role(RoleName="web", AssumeRolePolicyDocument=json.dumps(trust_policy))["Role"]["Arn"]
+        token = tmp_path / "web-identity-token"
+        token.write_text("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJtbGZsb3cifQ.c2ln")
+        monkeypatch.setenv("MLFLOW_TRACKING_AUTH", "sigv4")
+        monkeypatch.setenv("MLFLOW_SIGV4_REGION", "eu-west-1")
+        monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(token))
+        monkeypatch.setenv("AWS_ROLE_ARN", role)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_STS", url)
+        check = make_check(url, "eu-west-1")
+        gw = Gateway(mlflow_url, check).start()
+        try:
+            MlflowClient(tracking_uri=gw.url).search_experiments(max_results=1)
+        finally:
+            gw.stop()
+        assert gw.denied == [] and gw.passed == 1 and check.key_ids[0].startswith("ASIA")
+    finally:
+        srv.stop()
+
+
+def test_chain_errors_surface_as_mlflow_errors(verifier, monkeypatch, tmp_path):
+    monkeypatch.setenv("MLFLOW_TRACKING_AUTH", "sigv4")
+    monkeypatch.setenv("MLFLOW_SIGV4_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(tmp_path / "missing-token"))
+    monkeypatch.setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/x")
+    with pytest.raises(MlflowException) as e:
+        MlflowClient(tracking_uri=verifier.url).search_experiments(max_results=1)
+    assert e.value.error_code == "UNAUTHENTICATED" and "AWS_WEB_IDENTITY_TOKEN_FILE" in e.value.message
+    assert verifier.passed == 0

@@ -43,8 +43,9 @@ def test_wrong_secret_fails_verification(verifier, iam, use_keys):
     assert verifier.passed == 0
 
 
-def test_artifact_upload_signed_over_the_file_bytes(verifier, iam, use_keys, tmp_path):
+def test_artifact_upload_signed_over_the_file_bytes(verifier, iam, use_keys, tmp_path, monkeypatch):
     use_keys(iam.key_id, iam.secret)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", verifier.url)  # MLflow 2.x resolves mlflow-artifacts:/ with it
     mc = MlflowClient(tracking_uri=verifier.url)
     run = mc.create_run(mc.create_experiment(f"sigv4-{uuid.uuid4().hex}"))
     f = tmp_path / "model.bin"

@@ -55,6 +55,17 @@ def resolve(profile: str | None, region: str | None, role: RoleToAssume | None) 
     if base is None:
         raise _error(f"no AWS credentials found for signing; provide them by one of: {_CHAIN}", UNAUTHENTICATED)
     if role is None:
+        try:
+            base.get_frozen_credentials()  # deferred sources (web identity, SSO, process) resolve now
+        except BotoCoreError as e:
+            raise _error(f"the AWS credential chain failed ({type(e).__name__}: {e}); check {_CHAIN}",
+                         UNAUTHENTICATED) from None
+        except OSError as e:  # e.g. AWS_WEB_IDENTITY_TOKEN_FILE missing
+            raise _error(f"the AWS credential chain cannot read {e.filename!r} ({e.strerror}); check "
+                         f"AWS_WEB_IDENTITY_TOKEN_FILE and {_CHAIN}", UNAUTHENTICATED) from None
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code", "")
+            raise _error(f"the AWS credential chain was refused ({code}); check {_CHAIN}", UNAUTHENTICATED) from None
         return base, region
     session.set_config_variable("region", region)
     extra: dict[str, object] = {"RoleSessionName": role.session_name, "DurationSeconds": role.duration}
