@@ -39,4 +39,4 @@ fi
 echo "# pip check" >&2
 uv pip check --python "$venv/bin/python"
 "$venv/bin/python" -c "import mlflow; print('# MLflow', mlflow.__version__)"
-"$venv/bin/python" -m pytest -p no:cacheprovider --import-mode=importlib -o addopts="" -ra -n "${INTEGRATION_WORKERS:-2}" --timeout 1200 tests-integration "$@"
+"$venv/bin/python" -m pytest -p no:cacheprovider --import-mode=importlib -o addopts="" -ra -n "${INTEGRATION_WORKERS:-0}" --timeout 1200 tests-integration "$@"

@@ -1,0 +1,133 @@
+"""Deploy the registered model with `mlflow deployments create -t k8s` and run a project with
+`--backend k8s-job`, against the real kube-apiserver of `tools/testenv up k8s` (the test plays the
+kubelet, as envtest users do) and the rbac-protected mlflow server of the workflow."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from mlflow_testenv import session_service
+
+HERE = Path(__file__).resolve().parent
+IMAGE = "ghcr.io/mlflow-plugins/serve:integration"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    return session_service("k8s", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def kubelet(cluster):
+    from mlflow_testenv.services.k8s import FakeKubelet
+
+    k = FakeKubelet(cluster)
+    yield k
+    k.stop()
+
+
+@pytest.fixture(scope="module")
+def namespace(cluster):
+    from kubernetes import client, config
+
+    core = client.CoreV1Api(config.new_client_from_config(cluster["MLFLOW_TESTENV_K8S_KUBECONFIG"]))
+    ns = f"it-{uuid.uuid4().hex[:8]}"
+    core.create_namespace({"metadata": {"name": ns}})
+    yield ns
+    core.delete_namespace(ns)
+
+
+@pytest.fixture(scope="module")
+def alice_env(user_env, alice_run, cluster):
+    return user_env("alice", MLFLOW_DEPLOY_K8S_KUBECONFIG=cluster["MLFLOW_TESTENV_K8S_KUBECONFIG"])
+
+
+def _mlflow(env, *args, timeout=300, check=True):
+    r = subprocess.run([sys.executable, "-m", "mlflow", *args], env=env, capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert r.returncode == 0, f"mlflow {' '.join(args)} failed:\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
+    return r
+
+
+def test_deploy_registered_model_and_predict(kubelet, namespace, alice_env, alice_run, tmp_path):
+    from mlflow_testenv.services.k8s import host_ip
+
+    host = host_ip()
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port = s.getsockname()[1]
+    model_uri = "models:/integration-model@champion"
+    # The pod's container: a real `mlflow models serve` of the registered model, on this machine.
+    server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "-h", host,
+                               "-p", str(port), "--env-manager", "local"], env=alice_env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert server.poll() is None, "mlflow models serve exited"
+            try:
+                if requests.get(f"http://{host}:{port}/ping", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline, "model server did not answer /ping"
+            time.sleep(0.5)
+        kubelet.serve(namespace, {"app.kubernetes.io/instance": "integration"}, pod_ip=host)
+        target = f"k8s:/{namespace}"
+        _mlflow(alice_env, "deployments", "create", "-t", target, "--name", "integration", "-m", model_uri,
+                "-C", f"image={IMAGE}", "-C", f"port={port}", "-C", "timeout=120")
+        got = _mlflow(alice_env, "deployments", "get", "-t", target, "--name", "integration").stdout
+        assert model_uri in got and IMAGE in got
+        rows = tmp_path / "rows.json"
+        import pandas as pd
+        from sklearn.datasets import load_breast_cancer
+
+        X = load_breast_cancer(as_frame=True).data[["mean radius", "mean texture", "mean smoothness", "worst area"]]
+        from sklearn.model_selection import train_test_split
+
+        _, X_test = train_test_split(X, random_state=0, test_size=0.4)
+        rows.write_text(json.dumps({"dataframe_split": pd.DataFrame(X_test.iloc[:5]).to_dict(orient="split")}))
+        out = _mlflow(alice_env, "deployments", "predict", "-t", target, "--name", "integration",
+                      "--input-path", str(rows)).stdout
+        assert json.loads(out.strip().splitlines()[-1])["predictions"] == alice_run["expected_predictions"]
+        _mlflow(alice_env, "deployments", "delete", "-t", target, "--name", "integration")
+        listed = _mlflow(alice_env, "deployments", "list", "-t", target).stdout
+        assert "integration" not in listed
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def test_project_runs_as_a_kubernetes_job(kubelet, namespace, alice_env, alice_run, cluster, rest, tmp_path):
+    cfg = tmp_path / "backend.json"
+    cfg.write_text(json.dumps({"namespace": namespace, "image": "ghcr.io/mlflow-plugins/runner:1.0",
+                               "kubeconfig": cluster["MLFLOW_TESTENV_K8S_KUBECONFIG"]}))
+    proc = subprocess.Popen([sys.executable, "-m", "mlflow", "run", str(HERE / "project"), "--backend", "k8s-job",
+                             "--backend-config", str(cfg), "--experiment-id", alice_run["experiment_id"],
+                             "-P", "alpha=0.25"], env=alice_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    (pod,) = kubelet.wait_for_pods(namespace, "app.kubernetes.io/managed-by=mlflow-backend-k8s", count=1, timeout=120)
+    kubelet.run(namespace, pod)
+    kubelet.set_phase(namespace, pod, "Succeeded", exit_code=0)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out
+    from kubernetes import client, config
+
+    core = client.CoreV1Api(config.new_client_from_config(cluster["MLFLOW_TESTENV_K8S_KUBECONFIG"]))
+    pod_obj = core.read_namespaced_pod(pod, namespace)
+    run_id = pod_obj.metadata.labels["mlflow.org/run-id"]
+    env_names = {e.name for e in pod_obj.spec.containers[0].env or []}
+    assert {"MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID"} <= env_names
+    r = rest(alice_run["token"], "GET", "runs/get", params={"run_id": run_id})
+    assert r.status_code == 200, r.text
+    run = r.json()["run"]
+    assert run["info"]["status"] == "FINISHED"
+    assert {t["key"]: t["value"] for t in run["data"]["tags"]}["mlflow.project.backend"] == "k8s-job"
