@@ -70,3 +70,21 @@ def test_no_repository_and_no_git_binary(outside_git, make_repo, monkeypatch: py
     tags = run_tags()
     assert not any(k.startswith("context.git.") for k in tags)
     assert tags["context.host.os"]  # the other probes still ran
+
+
+def test_linked_worktree_reads_the_main_repository_config(make_repo, git_cmd, tmp_path, monkeypatch: pytest.MonkeyPatch, run_tags) -> None:
+    repo = make_repo(branch="main", remotes={"origin": f"https://ci:{TOKEN}@git.example.com/acme/wt.git"})
+    tree = tmp_path / "tree"
+    git_cmd(repo, "worktree", "add", "-q", "-b", "hotfix", str(tree))
+    monkeypatch.chdir(tree)
+    tags = run_tags()
+    assert tags["context.git.branch"] == "hotfix"
+    assert tags["context.git.remote_url"] == "https://git.example.com/acme/wt.git"
+
+
+def test_config_file_forms(make_repo, run_tags) -> None:
+    repo = make_repo()
+    with open(repo / ".git" / "config", "a") as f:
+        f.write('[Remote "backup"]\n\turl = "https://bak:pw@backup.example.com/r.git"  ; comment\n'
+                '[remote "origin"] url = https://git.example.com/r.git # trailing comment\n')
+    assert run_tags()["context.git.remote_url"] == "https://git.example.com/r.git"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from mlflow_context_ci import tag_keys
 from mlflow_context_ci.commands import run_together
+from mlflow_context_ci.git_config_file import read_remote_urls
 from mlflow_plugins_shared.redact import redact_uri
 from mlflow_plugins_shared.uris import strip_credentials
 
-STATUS = ("git", "status", "--porcelain=v2", "--branch", "--untracked-files=no")
-REMOTES = ("git", "config", "--get-regexp", r"^remote\..*\.url$")
+STATUS = ("git", "status", "--porcelain=v2", "--branch", "--untracked-files=no", "--no-ahead-behind")
 
 
 def safe_remote_url(url: str) -> str:
@@ -34,21 +34,17 @@ def parse_status(text: str) -> dict[str, str]:
     return tags
 
 
-def pick_remote(text: str) -> str | None:
-    remotes: dict[str, str] = {}
-    for line in text.splitlines():
-        key, _, value = line.partition(" ")
-        remotes.setdefault(key[len("remote."):-len(".url")], value.strip())
+def pick_remote(remotes: dict[str, str]) -> str | None:
     chosen = remotes.get("origin") or next(iter(remotes.values()), None)
     return safe_remote_url(chosen) if chosen else None
 
 
 def git_tags(directory: str, timeout: float) -> dict[str, str]:
-    out = run_together({"status": STATUS, "remotes": REMOTES}, timeout=timeout, cwd=directory)
+    out = run_together({"status": STATUS}, timeout=timeout, cwd=directory)
     if "status" not in out:  # not a repository, git missing, or too slow
         return {}
     tags = parse_status(out["status"])
-    remote = pick_remote(out.get("remotes", ""))
+    remote = pick_remote(read_remote_urls(directory))
     if remote:
         tags[tag_keys.GIT_REMOTE_URL] = remote
     return tags
