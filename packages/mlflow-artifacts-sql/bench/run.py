@@ -1,0 +1,195 @@
+"""Benchmark: mlflow-artifacts-sql on SQLite and PostgreSQL beside MLflow's LocalArtifactRepository,
+all on the same disk, in one run.
+
+Moves one large file (quick: 128 MiB, `--full`: 1 GiB) and a directory of small files (quick: 2,000,
+`--full`: 10,000) up and down. Each transfer runs in a fresh process: its RSS is sampled every 5 ms
+(psutil) from the moment MLflow and the drivers are imported and connected ("base") to the end.
+Targets (issue 4): large-file throughput at least 0.5x the local repository's; peak RSS under 150 MB
+while moving the large file. PostgreSQL is a private instance started with tools/testenv.
+
+    python packages/mlflow-artifacts-sql/bench/run.py [--full] [--backends sqlite,postgres] --out bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+PACKAGE = "mlflow-artifacts-sql"
+MiB = 1024 * 1024
+ANCHOR = "LocalArtifactRepository"
+
+
+# ---- worker side: one operation in its own process ---------------------------------------------
+
+class _Sampler(threading.Thread):
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        import psutil
+
+        self.proc = psutil.Process()
+        self.peak = self.proc.memory_info().rss
+        self.running = True
+
+    def run(self) -> None:
+        while self.running:
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+            time.sleep(0.005)
+
+
+def _worker(spec: dict) -> dict:
+    os.environ.update(spec.get("env", {}))
+    if spec["subject"] == "local":
+        from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
+
+        repo = LocalArtifactRepository(spec["uri"])
+    else:
+        from mlflow_artifacts_sql.repository import SqlArtifactRepository
+
+        repo = SqlArtifactRepository(spec["uri"])
+        repo.list_artifacts("warm-up")  # connect, create tables: not part of the measurement
+    import psutil
+
+    base = psutil.Process().memory_info().rss
+    sampler = _Sampler()
+    sampler.start()
+    t = time.perf_counter()
+    op, src = spec["op"], spec["src"]
+    if op == "upload-file":
+        repo.log_artifact(src, "big")
+    elif op == "download-file":
+        repo.download_artifacts(f"big/{os.path.basename(src)}", spec["dst"])
+    elif op == "upload-dir":
+        repo.log_artifacts(src, "many")
+    elif op == "download-dir":
+        repo.download_artifacts("many", spec["dst"])
+    seconds = time.perf_counter() - t
+    sampler.running = False
+    sampler.join()
+    return {"seconds": seconds, "base_mib": base / MiB, "peak_mib": sampler.peak / MiB}
+
+
+# ---- driver side ----------------------------------------------------------------------------------
+
+def _run(spec: dict) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"worker failed: {spec['subject']} {spec['op']}\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _make_data(work: Path, big_mib: int, small_files: int) -> tuple[Path, Path]:
+    big = work / "data" / "big.bin"
+    big.parent.mkdir(parents=True)
+    block = os.urandom(MiB)
+    with open(big, "wb") as f:
+        for i in range(big_mib):
+            f.write(block[i % 251:] + block[: i % 251])  # distinct blocks, cheap to make
+    small = work / "data" / "many"
+    for i in range(small_files):
+        p = small / f"d{i % 50:02d}" / f"f{i:05d}.json"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(os.urandom(512 + (i * 37) % 3500))
+    return big, small
+
+
+def _engines(pg_url: str | None) -> dict[str, str]:
+    import sqlite3
+
+    engines = {"local": "local disk", "sqlite": f"SQLite {sqlite3.sqlite_version}"}
+    if pg_url:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(pg_url)
+        with engine.connect() as c:
+            engines["postgres"] = "PostgreSQL " + c.exec_driver_sql("SHOW server_version").scalar().split()[0]
+        engine.dispose()
+    return engines
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--worker")
+    ap.add_argument("--full", action="store_true")
+    ap.add_argument("--out", default="bench.json")
+    ap.add_argument("--backends", default="sqlite,postgres")
+    args = ap.parse_args()
+    if args.worker:
+        print(json.dumps(_worker(json.loads(args.worker))))
+        return 0
+
+    big_mib, small_files = (1024, 10_000) if args.full else (128, 2_000)
+    backends = [b for b in args.backends.split(",") if b]
+    work = Path(tempfile.mkdtemp(prefix="bench-artifacts-sql-", dir=os.environ.get("BENCH_DIR")))
+    pg = None
+    try:
+        big, small = _make_data(work, big_mib, small_files)
+        subjects = {"local": str(work / "local-repo"), "sqlite": f"sqlite:///{work / 'artifacts.db'}/bench"}
+        if "postgres" in backends:
+            from mlflow_testenv import start_service
+
+            pg = start_service("postgres", parent_pid=os.getpid(), record=False)
+            subjects["postgres"] = pg.exports["MLFLOW_TESTENV_POSTGRES_URL"] + "/bench"
+        subjects = {k: v for k, v in subjects.items() if k == "local" or k in backends}
+        engines = _engines(pg.exports["MLFLOW_TESTENV_POSTGRES_URL"] if pg else None)
+        results: dict[tuple[str, str], dict] = {}
+        for subject, uri in subjects.items():
+            for op, src in (("upload-file", big), ("download-file", big), ("upload-dir", small),
+                            ("download-dir", small)):
+                dst = work / f"dl-{subject}-{op}"
+                dst.mkdir()
+                r = _run({"subject": subject, "uri": uri, "op": op, "src": str(src), "dst": str(dst)})
+                results[(subject, op)] = r
+                print(f"{subject:9s} {op:14s} {r['seconds']:8.2f} s  base {r['base_mib']:.0f} MiB  "
+                      f"peak {r['peak_mib']:.0f} MiB", flush=True)
+                shutil.rmtree(dst, ignore_errors=True)
+        rows = _rows(results, subjects, engines, big_mib, small_files)
+    finally:
+        if pg is not None:
+            pg.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    Path(args.out).write_text(json.dumps(rows, indent=1))
+    print(f"wrote {args.out} ({len(rows)} rows)")
+    return 0
+
+
+def _rows(results: dict, subjects: dict, engines: dict, big_mib: int, small_files: int) -> list[dict]:
+    size = f"{big_mib // 1024} GiB" if big_mib >= 1024 else f"{big_mib} MiB"
+    rows = []
+
+    def row(benchmark: str, subject: str, value: float, unit: str, anchor_value: float | None,
+            target: str, notes: str = "") -> None:
+        ratio = value / anchor_value if anchor_value else None
+        rows.append({"package": PACKAGE, "benchmark": benchmark, "subject": subject, "anchor": ANCHOR,
+                     "value": round(value, 2), "unit": unit,
+                     "anchor_value": None if anchor_value is None else round(anchor_value, 2),
+                     "ratio": None if ratio is None else round(ratio, 3), "target": target,
+                     "engine": engines.get(subject, ""), "notes": notes})
+
+    for subject in subjects:
+        if subject == "local":
+            continue
+        for op, what in (("upload-file", "upload"), ("download-file", "download")):
+            r, a = results[(subject, op)], results[("local", op)]
+            row(f"{what} one {size} file", subject, big_mib / r["seconds"], "MiB/s", big_mib / a["seconds"],
+                ">= 0.5x anchor", f"{r['seconds']:.1f} s")
+            row(f"peak RSS, {what} of the {size} file", subject, r["peak_mib"], "MiB", a["peak_mib"],
+                "< 150 MB", f"{r['base_mib']:.0f} MiB after importing MLflow and connecting; "
+                            f"+{r['peak_mib'] - r['base_mib']:.0f} MiB while moving")
+        for op, what in (("upload-dir", "log_artifacts"), ("download-dir", "download_artifacts")):
+            r, a = results[(subject, op)], results[("local", op)]
+            row(f"{what} of {small_files:,} small files", subject, small_files / r["seconds"], "files/s",
+                small_files / a["seconds"], "", f"{r['seconds']:.1f} s")
+    return rows
+
+
+if __name__ == "__main__":
+    sys.exit(main())
