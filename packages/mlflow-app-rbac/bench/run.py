@@ -96,6 +96,39 @@ class ServerProc:
         self.log.close()
 
 
+def gate_overhead(work: Path, db: str, run_id: str, all_ids: list[str]) -> dict[str, float]:
+    """Microseconds the rbac decision adds per request, measured in-process (load-independent-ish)."""
+    os.environ["_MLFLOW_SERVER_FILE_STORE"] = db
+    os.environ["_MLFLOW_SERVER_ARTIFACT_ROOT"] = str(work / "artifacts")
+    from mlflow_app_rbac import apikeys
+    from mlflow_app_rbac.config import load_config
+    from mlflow_app_rbac.gate import Denial, Gate, Request
+
+    cfg = load_config({"MLFLOW_RBAC_BOOTSTRAP_ADMIN_KEY": "x" * 32,
+                       "MLFLOW_RBAC_DATABASE_URI": f"sqlite:///{work / 'rbac.db'}"})
+    from mlflow_app_rbac.store import RbacStore
+
+    gate = Gate(cfg, RbacStore(cfg.database_uri), "")
+    key_id, key = apikeys.new_key()
+    gate.store.add_api_key(key_id, "bench", apikeys.hash_key(key), False, [], None, None)
+    headers = {"authorization": f"Bearer {key}"}
+    get = Request("GET", "/api/2.0/mlflow/runs/get", "/api/2.0/mlflow/runs/get", f"run_id={run_id}", headers)
+    search = Request("POST", "/api/2.0/mlflow/runs/search", "/api/2.0/mlflow/runs/search", "", headers)
+    body = json.dumps({"experiment_ids": all_ids, "max_results": 100}).encode()
+    out = {}
+    for name, req, b in (("runs_get", get, None), ("runs_search", search, body)):
+        gate.decide(req, b)  # warm caches
+        timings = []
+        for _ in range(5):
+            t = time.perf_counter()
+            for _ in range(2000):
+                d = gate.decide(req, b)
+            timings.append((time.perf_counter() - t) / 2000 * 1e6)
+            assert not isinstance(d, Denial), d
+        out[name] = statistics.median(timings)
+    return out
+
+
 def measure(url: str, auth: Any, headers: dict[str, str], method: str, path: str, body: Any,
             check: Any, threads: int, seconds: float) -> float:
     session = requests.Session()
@@ -173,21 +206,21 @@ def main() -> int:
                 admin = ("admin", env["MLFLOW_AUTH_ADMIN_PASSWORD"])
                 password = "bench-user-" + secrets.token_hex(8)
                 r = requests.post(f"{server.url}/api/2.0/mlflow/users/create", auth=admin,
-                                  json={"username": "bench", "password": password})
+                                  json={"username": "bench", "password": password}, timeout=30)
                 assert r.status_code == 200, r.text
                 for e in readable_ids:
                     r = requests.post(f"{server.url}/api/3.0/mlflow/users/permissions/grant", auth=admin, json={
-                        "username": "bench", "resource_type": "experiment", "resource_id": e, "permission": "READ"})
+                        "username": "bench", "resource_type": "experiment", "resource_id": e, "permission": "READ"}, timeout=30)
                     assert r.status_code == 200, r.text
                 auth = ("bench", password)
             if subject == "rbac":
                 h = {"Authorization": f"Bearer {admin_key}"}
-                r = requests.post(f"{server.url}/api/2.0/rbac/api-keys", headers=h, json={"principal": "bench"})
+                r = requests.post(f"{server.url}/api/2.0/rbac/api-keys", headers=h, json={"principal": "bench"}, timeout=30)
                 assert r.status_code == 200, r.text
                 key = r.json()["key"]
                 for e in readable_ids:
                     r = requests.post(f"{server.url}/api/2.0/rbac/grants", headers=h, json={
-                        "resource_type": "experiment", "resource_id": e, "principal": "bench", "permission": "READ"})
+                        "resource_type": "experiment", "resource_id": e, "principal": "bench", "permission": "READ"}, timeout=30)
                     assert r.status_code == 200, r.text
                 headers = {"Authorization": f"Bearer {key}"}
             clients[subject] = (auth, headers, sorted(readable_ids) if subject == "plain" else all_ids)
@@ -215,6 +248,7 @@ def main() -> int:
 
     import mlflow
 
+    overhead = gate_overhead(work, db, run_id, all_ids)
     notes = (f"{experiments * runs_per} runs in {experiments} experiments, caller reads {readable_n} "
              f"({100 * readable_n // experiments}%); {args.threads} client threads; median of {rounds} interleaved {seconds:.0f}s rounds; "
              f"uvicorn, 1 worker each; SQLite store; rbac via API key, basic-auth with its credential cache on; "
@@ -232,6 +266,14 @@ def main() -> int:
                          "subject": subject, "anchor": anchor, "value": round(value, 1), "unit": "req/s",
                          "anchor_value": round(anchor_value, 1), "ratio": round(value / anchor_value, 3),
                          "target": target, "engine": f"mlflow {mlflow.__version__}", "notes": notes})
+    for bench, per_call in overhead.items():
+        plain_service = 1e6 / results[(bench, "plain")]  # µs per request at saturation, 1 worker
+        rows.append({"package": PACKAGE, "benchmark": f"{bench}_gate_cost{'_full' if args.full else '_quick'}",
+                     "subject": "rbac gate (in-process)", "anchor": "plain request service time",
+                     "value": round(per_call, 1), "unit": "us/request", "anchor_value": round(plain_service, 1),
+                     "ratio": round(per_call / plain_service, 4), "target": "< 0.10",
+                     "engine": f"mlflow {mlflow.__version__}",
+                     "notes": "Gate.decide() for the same request and caller, caches warm, median of 5 x 2000 calls"})
     Path(args.out).write_text(json.dumps(rows, indent=2))
     for r in rows:
         print(f"| {r['benchmark']} | {r['subject']} | {r['anchor']} | {r['value']} | {r['anchor_value']} | {r['ratio']} | {r['target']} |")

@@ -23,6 +23,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from filelock import FileLock
+
 from mlflow_testenv import session_service
 
 ISSUER = "https://idp.rbac.test"
@@ -199,9 +200,74 @@ def user() -> str:
     return f"user-{uuid.uuid4().hex[:12]}"
 
 
+def raw_request(base: str, method: str, path: str, token: str | None = None,
+                headers: dict[str, str] | None = None, body: Any = None) -> tuple[int, bytes]:
+    """Send `path` byte-exact (requests/urllib3 would normalise some of the bypass attempts)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    u = urlsplit(base)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    h = dict(headers or {})
+    if token:
+        h["Authorization"] = f"Bearer {token}"
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        h.setdefault("Content-Type", "application/json")
+    conn.request(method, path, body=data, headers=h)
+    resp = conn.getresponse()
+    out = resp.read()
+    conn.close()
+    return resp.status, out
+
+
+def shared_server(tmp_path_factory: Any, idp: Idp, key: str, args: list[str], health_path: str = "/health") -> dict[str, str]:
+    """An rbac server shared by all xdist workers, stopped when the session ends.
+
+    Like `session_service`, but it also hands out the log path and health-checks under a
+    static prefix (testenv checks `/health`, which `--static-prefix` moves).
+    """
+    from mlflow_testenv.core import free_port
+
+    root = shared_root(tmp_path_factory) / key
+    root.mkdir(exist_ok=True)
+    marker = root / "server.json"
+    with FileLock(str(root / "start.lock")):
+        if marker.exists():
+            return json.loads(marker.read_text())
+        admin_key = secrets.token_urlsafe(32)
+        port = free_port()
+        log = root / "server.log"
+        env = {**os.environ, **rbac_env(idp, root, admin_key), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        cmd = [sys.executable, "-m", "mlflow_testenv.supervise", "--parent-pid", str(watcher_pid()), "--",
+               sys.executable, "-m", "mlflow", "server", "--app-name", "rbac", "--host", "127.0.0.1",
+               "--port", str(port), "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+               "--artifacts-destination", str(root / "artifacts"), *args]
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root,
+                                    start_new_session=True)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 240
+        while True:
+            try:
+                if requests.get(base + health_path, timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"rbac server {key} did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        info = {"base": base, "log": str(log), "admin_key": admin_key}
+        marker.write_text(json.dumps(info))
+        return info
+
+
 @pytest.fixture(scope="session")
 def kit() -> Any:
     """conftest helpers for test modules (import-mode=importlib cannot import conftest)."""
     from types import SimpleNamespace
 
-    return SimpleNamespace(Server=Server, rbac_env=rbac_env, shared_root=shared_root, start_rbac=start_rbac)
+    return SimpleNamespace(Server=Server, rbac_env=rbac_env, shared_root=shared_root, start_rbac=start_rbac,
+                           raw=raw_request, shared_server=shared_server)

@@ -9,7 +9,6 @@ import time
 import jwt
 import pytest
 
-
 WHOAMI = "/api/2.0/rbac/whoami"
 
 

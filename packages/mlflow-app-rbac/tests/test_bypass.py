@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import http.client
 import json
-import uuid
-from urllib.parse import urlsplit
 
 import pytest
 
 
-def raw(server, method, path, token=None, headers=None, body=None):
-    u = urlsplit(server.url)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
-    h = dict(headers or {})
-    if token:
-        h["Authorization"] = f"Bearer {token}"
-    if body is not None:
-        body = json.dumps(body).encode()
-        h.setdefault("Content-Type", "application/json")
-    conn.request(method, path, body=body, headers=h)
-    resp = conn.getresponse()
-    data = resp.read()
-    conn.close()
-    return resp.status, data
+@pytest.fixture
+def raw(server, kit):
+    def send(_server, method, path, token=None, headers=None, body=None):
+        return kit.raw(server.url, method, path, token, headers, body)
+    return send
 
 
 @pytest.fixture
@@ -51,19 +39,19 @@ GET_EXP = "/api/2.0/mlflow/experiments/get?experiment_id={}"
     ("/api/2.0/mlflow/experiments/get%3Fx=1?experiment_id={}", 403),
     ("/api/2.0/mlflow/experiments\\get?experiment_id={}", 400),
 ])
-def test_path_variants_cannot_bypass(server, idp, user, hidden, variant, expected):
+def test_path_variants_cannot_bypass(server, raw, idp, user, hidden, variant, expected):
     status, body = raw(server, "GET", variant.format(hidden[0]), idp.token(user))
     assert status == expected, body
     assert hidden[0] not in body.decode(errors="replace").replace(f"'{hidden[0]}'", "")  # no experiment data leaked
 
 
-def test_path_variants_are_refused_before_authentication(server, hidden):
+def test_path_variants_are_refused_before_authentication(server, raw, hidden):
     status, _ = raw(server, "GET", "//api/2.0/mlflow/experiments/get?experiment_id=" + hidden[0])
     assert status in (400, 401)
 
 
 @pytest.mark.parametrize("api", ["/api", "/ajax-api"])
-def test_ajax_api_and_api_get_the_same_check(server, idp, user, hidden, api):
+def test_ajax_api_and_api_get_the_same_check(server, raw, idp, user, hidden, api):
     token = idp.token(user)
     path = f"{api}/2.0/mlflow/experiments/get?experiment_id={hidden[0]}"
     assert raw(server, "GET", path, token)[0] == 403
@@ -72,7 +60,7 @@ def test_ajax_api_and_api_get_the_same_check(server, idp, user, hidden, api):
     assert status == 200 and json.loads(body)["experiment"]["experiment_id"] == hidden[0]
 
 
-def test_head_is_checked_like_get(server, idp, user, hidden):
+def test_head_is_checked_like_get(server, raw, idp, user, hidden):
     # MLflow reads a HEAD's ids from the JSON body (not the query string), as does the gate:
     # with ids only in the query string the request is refused as incomplete.
     assert raw(server, "HEAD", GET_EXP.format(hidden[0]), idp.token(user))[0] in (400, 403)
@@ -81,19 +69,19 @@ def test_head_is_checked_like_get(server, idp, user, hidden):
 
 
 @pytest.mark.parametrize("header", ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"])
-def test_method_override_headers_are_refused(server, idp, user, hidden, header):
+def test_method_override_headers_are_refused(server, raw, idp, user, hidden, header):
     status, body = raw(server, "POST", "/api/2.0/mlflow/experiments/search", idp.token(user),
                        headers={header: "DELETE"}, body={"max_results": 1})
     assert status == 400 and header.lower() in body.decode()
 
 
-def test_method_override_query_parameter_is_refused(server, idp, user, hidden):
-    status, body = raw(server, "POST", f"/api/2.0/mlflow/experiments/delete?_method=GET", idp.token(user),
+def test_method_override_query_parameter_is_refused(server, raw, idp, user, hidden):
+    status, body = raw(server, "POST", "/api/2.0/mlflow/experiments/delete?_method=GET", idp.token(user),
                        body={"experiment_id": hidden[0]})
     assert status == 400 and "_method" in body.decode()
 
 
-def test_run_id_and_run_uuid_both_checked(server, idp, user, hidden):
+def test_run_id_and_run_uuid_both_checked(server, raw, idp, user, hidden):
     own = server.experiment(idp.token(user))
     own_run = server.run(own, idp.token(user))
     status, _ = raw(server, "GET", f"/api/2.0/mlflow/runs/get?run_id={own_run}&run_uuid={hidden[1]}", idp.token(user))
@@ -102,13 +90,13 @@ def test_run_id_and_run_uuid_both_checked(server, idp, user, hidden):
     assert status == 403
 
 
-def test_body_ids_cannot_be_hidden_in_camel_case(server, idp, user, hidden):
+def test_body_ids_cannot_be_hidden_in_camel_case(server, raw, idp, user, hidden):
     status, _ = raw(server, "POST", "/api/2.0/mlflow/runs/log-metric", idp.token(user),
                     body={"runId": hidden[1], "key": "m", "value": 1, "timestamp": 1})
     assert status == 403
 
 
-def test_get_with_json_body_is_checked(server, idp, user, hidden):
+def test_get_with_json_body_is_checked(server, raw, idp, user, hidden):
     """MLflow reads a GET's JSON body when there is no query string: so do we."""
     status, _ = raw(server, "GET", "/api/2.0/mlflow/experiments/get", idp.token(user), body={"experiment_id": hidden[0]})
     assert status == 403
@@ -125,20 +113,20 @@ GQL_GET_EXP = "query q($id: String) { mlflowGetExperiment(input: {experimentId: 
     'mutation { mlflowSearchRuns(input: {experimentIds: ["%s"]}) { runs { info { runId } } } }',
     'query { test(inputString: "x") { output } } query Other { mlflowGetExperiment(input: {experimentId: "%s"}) { experiment { name } } }',
 ])
-def test_graphql_cannot_read_hidden_experiments(server, idp, user, hidden, query):
+def test_graphql_cannot_read_hidden_experiments(server, raw, idp, user, hidden, query):
     status, body = raw(server, "POST", "/graphql", idp.token(user), body={"query": query % hidden[0]})
     assert status == 403, body
 
 
-def test_graphql_get_checks_the_body_mlflow_executes(server, idp, user, hidden):
+def test_graphql_get_checks_the_body_mlflow_executes(server, raw, idp, user, hidden):
     """A harmless query in the query string must not vouch for the body MLflow runs."""
     harmless = "query=%7B%20test(inputString%3A%20%22x%22)%20%7B%20output%20%7D%20%7D"
-    bad = {"query": 'query { mlflowGetExperiment(input: {experimentId: "%s"}) { experiment { name } } }' % hidden[0]}
+    bad = {"query": 'query { mlflowGetExperiment(input: {experimentId: "%s"}) { experiment { name } } }' % hidden[0]}  # noqa: UP031 (GraphQL braces)
     status, body = raw(server, "GET", f"/graphql?{harmless}", idp.token(user), body=bad)
     assert status == 403, body
 
 
-def test_graphql_variables_are_checked(server, idp, user, hidden):
+def test_graphql_variables_are_checked(server, raw, idp, user, hidden):
     token = idp.token(user)
     status, _ = raw(server, "POST", "/graphql", token, body={"query": GQL_GET_EXP, "variables": {"id": hidden[0]}})
     assert status == 403
@@ -147,21 +135,21 @@ def test_graphql_variables_are_checked(server, idp, user, hidden):
     assert status == 200 and json.loads(body)["data"]["mlflowGetExperiment"]["experiment"]["name"]
 
 
-def test_graphql_get_run_of_hidden_experiment(server, idp, user, hidden):
-    q = 'query { mlflowGetRun(input: {runId: "%s"}) { run { info { runId } } } }' % hidden[1]
+def test_graphql_get_run_of_hidden_experiment(server, raw, idp, user, hidden):
+    q = 'query { mlflowGetRun(input: {runId: "%s"}) { run { info { runId } } } }' % hidden[1]  # noqa: UP031 (GraphQL braces)
     assert raw(server, "POST", "/graphql", idp.token(user), body={"query": q})[0] == 403
 
 
-def test_graphql_unknown_fields_and_model_versions_are_refused(server, idp, user):
+def test_graphql_unknown_fields_and_model_versions_are_refused(server, raw, idp, user):
     own = server.experiment(idp.token(user))
     run_id = server.run(own, idp.token(user))
-    q = 'query { mlflowGetRun(input: {runId: "%s"}) { run { modelVersions { name } } } }' % run_id
+    q = 'query { mlflowGetRun(input: {runId: "%s"}) { run { modelVersions { name } } } }' % run_id  # noqa: UP031 (GraphQL braces)
     assert raw(server, "POST", "/graphql", idp.token(user), body={"query": q})[0] == 403
     q = 'query { mlflowSearchModelVersions(input: {filter: ""}) { modelVersions { name } } }'
     assert raw(server, "POST", "/graphql", idp.token(user), body={"query": q})[0] == 403
 
 
-def test_artifact_proxy_paths_of_other_experiments(server, idp, user, hidden):
+def test_artifact_proxy_paths_of_other_experiments(server, raw, idp, user, hidden):
     token = idp.token(user)
     own = server.experiment(token)
     base = "/api/2.0/mlflow-artifacts/artifacts"
@@ -177,7 +165,7 @@ def test_artifact_proxy_paths_of_other_experiments(server, idp, user, hidden):
     assert raw(server, "GET", f"/ajax-api/2.0/mlflow-artifacts/artifacts/{hidden[0]}/x/a.txt", token)[0] == 403
 
 
-def test_get_artifact_and_metric_history_of_hidden_runs(server, idp, user, hidden):
+def test_get_artifact_and_metric_history_of_hidden_runs(server, raw, idp, user, hidden):
     token = idp.token(user)
     assert raw(server, "GET", f"/get-artifact?run_id={hidden[1]}&path=a.txt", token)[0] == 403
     assert raw(server, "GET", f"/api/2.0/mlflow/metrics/get-history?run_id={hidden[1]}&metric_key=m", token)[0] == 403
@@ -185,7 +173,7 @@ def test_get_artifact_and_metric_history_of_hidden_runs(server, idp, user, hidde
     assert raw(server, "POST", f"/ajax-api/2.0/mlflow/upload-artifact?run_uuid={hidden[1]}&path=x.txt", token, body="x")[0] == 403
 
 
-def test_ui_assets_are_public_but_hold_no_data(server):
+def test_ui_assets_are_public_but_hold_no_data(server, raw):
     assert raw(server, "GET", "/health")[0] == 200
     status, _ = raw(server, "GET", "/api/2.0/mlflow/experiments/search")
     assert status == 401

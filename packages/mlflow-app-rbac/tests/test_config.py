@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from mlflow.exceptions import MlflowException
-
 from mlflow_app_rbac.config import ALL_SETTINGS, load_config
 from mlflow_app_rbac.permissions import Permission
+
 from mlflow_plugins_shared.settings import settings_table
 
 BASE = {"MLFLOW_RBAC_JWKS_URL": "http://idp/jwks.json", "MLFLOW_RBAC_JWT_ISSUER": "https://idp",
@@ -75,6 +75,7 @@ def test_secrets_hidden_in_repr():
 
 def test_bad_database_uri_is_named_and_redacted():
     from mlflow_app_rbac.store import RbacStore
+
     from mlflow_plugins_shared.redact import Secret
 
     with pytest.raises(MlflowException) as e:

@@ -8,9 +8,8 @@ import time
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-
 from mlflow_app_rbac.config import load_config
-from mlflow_app_rbac.identity import AuthError, Authenticator
+from mlflow_app_rbac.identity import Authenticator, AuthError
 from mlflow_app_rbac.store import RbacStore
 
 

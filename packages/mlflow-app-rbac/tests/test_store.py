@@ -6,11 +6,11 @@ import uuid
 
 import pytest
 from mlflow.exceptions import MlflowException
-from mlflow_plugins_shared.redact import Secret
-from mlflow_testenv import session_service
-
 from mlflow_app_rbac.permissions import Permission
 from mlflow_app_rbac.store import RbacStore
+
+from mlflow_plugins_shared.redact import Secret
+from mlflow_testenv import session_service
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

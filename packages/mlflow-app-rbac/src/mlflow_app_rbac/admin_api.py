@@ -7,12 +7,12 @@ from typing import Any
 
 from flask import Flask, Response, request
 from mlflow.exceptions import MlflowException
-from mlflow_plugins_shared.errors import invalid_parameter, permission_denied
 
 from mlflow_app_rbac import apikeys, routes
 from mlflow_app_rbac.gate import Gate
 from mlflow_app_rbac.identity import AuthError, Principal
 from mlflow_app_rbac.permissions import Permission
+from mlflow_plugins_shared.errors import invalid_parameter, permission_denied
 
 
 def _json(data: Any, status: int = 200) -> Response:

@@ -6,13 +6,12 @@ import os
 import sys
 from typing import Any
 
-from mlflow_plugins_shared.compat import SERVER_IS_ASGI
-
 from mlflow_app_rbac.admin_api import register
 from mlflow_app_rbac.config import load_config
 from mlflow_app_rbac.gate import Gate
 from mlflow_app_rbac.logs import logger
 from mlflow_app_rbac.store import RbacStore
+from mlflow_plugins_shared.compat import SERVER_IS_ASGI
 
 _FASTAPI_APP: Any = None
 
@@ -41,9 +40,10 @@ def create_app(app: Any = None) -> Any:
     gate = Gate(cfg, RbacStore(cfg.database_uri), os.environ.get(STATIC_PREFIX_ENV_VAR, ""))
     if not getattr(flask_app, "_mlflow_rbac_registered", False):
         register(flask_app, gate, _add_static_prefix)
-        flask_app._mlflow_rbac_registered = True  # type: ignore[attr-defined]
+        flask_app._mlflow_rbac_registered = True  # type: ignore[attr-defined,union-attr]
     if _serves_asgi():
         from mlflow.server.fastapi_app import create_fastapi_app
+
         from mlflow_app_rbac.asgi import RbacASGI
 
         _FASTAPI_APP = create_fastapi_app(flask_app)

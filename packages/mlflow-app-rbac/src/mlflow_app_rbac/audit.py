@@ -6,10 +6,9 @@ import json
 import time
 from typing import Any
 
-from mlflow_plugins_shared.redact import redact_text
-
 from mlflow_app_rbac.logs import audit_logger, logger
 from mlflow_app_rbac.store import RbacStore
+from mlflow_plugins_shared.redact import redact_text
 
 
 class AuditLog:

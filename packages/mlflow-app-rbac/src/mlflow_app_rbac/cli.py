@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 import requests
+
 from mlflow_plugins_shared.redact import redact_text, redact_uri
 
 

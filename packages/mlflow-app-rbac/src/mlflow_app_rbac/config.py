@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlflow_app_rbac.permissions import Permission
 from mlflow_plugins_shared.errors import config_error
 from mlflow_plugins_shared.redact import Secret
 from mlflow_plugins_shared.settings import (
@@ -23,8 +24,6 @@ from mlflow_plugins_shared.settings import (
     as_secret,
     as_str,
 )
-
-from mlflow_app_rbac.permissions import Permission
 
 PREFIX = "MLFLOW_RBAC_"
 
@@ -68,8 +67,8 @@ JWKS_CACHE_SECONDS = Setting(f"{PREFIX}JWKS_CACHE_SECONDS", as_float(minimum=0),
                              doc="How long fetched JWKS keys are reused.")
 JWKS_MIN_REFRESH_SECONDS = Setting(f"{PREFIX}JWKS_MIN_REFRESH_SECONDS", as_float(minimum=0), default=10.0,
                                    doc="Least time between two JWKS fetches caused by unknown `kid`s.")
-ADMIN_USERS = Setting(f"{PREFIX}ADMIN_USERS", as_list(), default=[], doc="Users who are admins.")
-ADMIN_GROUPS = Setting(f"{PREFIX}ADMIN_GROUPS", as_list(), default=[], doc="Groups whose members are admins.")
+ADMIN_USERS: Setting[list[str]] = Setting(f"{PREFIX}ADMIN_USERS", as_list(), default=list(), doc="Users who are admins.")
+ADMIN_GROUPS: Setting[list[str]] = Setting(f"{PREFIX}ADMIN_GROUPS", as_list(), default=[], doc="Groups whose members are admins.")
 BOOTSTRAP_ADMIN_KEY = Setting(f"{PREFIX}BOOTSTRAP_ADMIN_KEY", as_secret, secret=True,
                               doc="Optional API key (24+ characters) that authenticates as admin `bootstrap-admin`.")
 DEFAULT_PERMISSION = Setting(f"{PREFIX}DEFAULT_PERMISSION", _as_permission, default=Permission.NONE,

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlencode
 from mlflow_app_rbac import graphql_guard, paths, resources, routes
 from mlflow_app_rbac.audit import AuditLog
 from mlflow_app_rbac.config import RbacConfig
-from mlflow_app_rbac.identity import AuthError, Authenticator, Principal, TtlCache
+from mlflow_app_rbac.identity import Authenticator, AuthError, Principal, TtlCache
 from mlflow_app_rbac.logs import logger
 from mlflow_app_rbac.permissions import EXPERIMENT, REGISTERED_MODEL, Permission
 from mlflow_app_rbac.routes import Rule
@@ -251,7 +251,7 @@ class Gate:
         return _values(value)
 
     def _experiments_of(self, kind: str, ids: list[str]) -> list[tuple[str, str | None]]:
-        out = []
+        out: list[tuple[str, str | None]] = []
         for ident in ids:
             if kind in ("experiment", "model"):
                 out.append((ident, ident))

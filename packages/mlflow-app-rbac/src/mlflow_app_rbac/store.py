@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from mlflow_plugins_shared.errors import config_error, invalid_parameter, not_found
-from mlflow_plugins_shared.redact import Secret, redact_uri
 
 from mlflow_app_rbac.permissions import PRINCIPAL_TYPES, RESOURCE_TYPES, Permission
+from mlflow_plugins_shared.errors import config_error, invalid_parameter, not_found
+from mlflow_plugins_shared.redact import Secret, redact_uri
 
 metadata = sa.MetaData()
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import jwt
 import requests
-from mlflow_plugins_shared.errors import config_error
-from mlflow_plugins_shared.redact import redact_uri
 
 from mlflow_app_rbac.config import RbacConfig
 from mlflow_app_rbac.logs import logger
+from mlflow_plugins_shared.errors import config_error
+from mlflow_plugins_shared.redact import redact_uri
 
 
 class TokenError(Exception):
