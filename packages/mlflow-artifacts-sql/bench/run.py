@@ -137,9 +137,13 @@ def main() -> int:
             from mlflow_testenv import start_service
 
             pg = start_service("postgres", parent_pid=os.getpid(), record=False)
-            subjects["postgres"] = pg.exports["MLFLOW_TESTENV_POSTGRES_URL"] + "/bench"
+            # psycopg 3 (binary bytea reads); plain postgresql:// means psycopg2, which reads hex text.
+            pg_url = pg.exports["MLFLOW_TESTENV_POSTGRES_URL"].replace("postgresql://", "postgresql+psycopg://")
+            subjects["postgres"] = pg_url + "/bench"
         subjects = {k: v for k, v in subjects.items() if k == "local" or k in backends}
         engines = _engines(pg.exports["MLFLOW_TESTENV_POSTGRES_URL"] if pg else None)
+        if pg:
+            engines["postgres"] += " (psycopg 3)"
         results: dict[tuple[str, str], dict] = {}
         for subject, uri in subjects.items():
             for op, src in (("upload-file", big), ("download-file", big), ("upload-dir", small),

@@ -40,7 +40,7 @@ def _with_credentials(url: URL) -> URL:
 
 
 def _connect_args(url: URL) -> dict[str, Any]:
-    timeout = settings.CONNECT_TIMEOUT.get()
+    timeout = settings.CONNECT_TIMEOUT.get() or 10
     driver = url.get_driver_name()
     backend = url.get_backend_name()
     if backend == "sqlite":
@@ -125,7 +125,7 @@ class Database:
         self.transaction("check schema version", self._check_version, retry_if=_created_concurrently)
         if self.dialect in ("mysql", "mariadb"):
             packet = self.transaction(
-                "read max_allowed_packet", lambda c: int(c.exec_driver_sql("SELECT @@max_allowed_packet").scalar())
+                "read max_allowed_packet", lambda c: int(c.exec_driver_sql("SELECT @@max_allowed_packet").scalar() or 0)
             )
             # pymysql escapes bytes: worst case doubles them.
             limit = max(64 * 1024, (packet - _PACKET_OVERHEAD) // 2)

@@ -50,7 +50,7 @@ def _text(orig: BaseException) -> str:
 
 def is_auth_error(exc: BaseException) -> bool:
     orig = getattr(exc, "orig", None) or exc
-    if _sqlstate(orig) in _PG_AUTH:
+    if (_sqlstate(orig) or "") in _PG_AUTH:
         return True
     num = _number(orig)
     if num in _MYSQL_AUTH or num in _MSSQL_AUTH:
@@ -74,8 +74,8 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if not isinstance(exc, sa_exc.DBAPIError) or is_auth_error(exc):
         return False
-    orig = exc.orig
-    if _sqlstate(orig) in _PG_TRANSIENT:
+    orig: BaseException = exc.orig or exc
+    if (_sqlstate(orig) or "") in _PG_TRANSIENT:
         return True
     num = _number(orig)
     if num is not None and (num in _MYSQL_TRANSIENT or num in _MSSQL_TRANSIENT):

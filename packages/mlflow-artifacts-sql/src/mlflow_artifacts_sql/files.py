@@ -164,8 +164,15 @@ class FileStore:
 
     def _chunk(self, file_id: str, seq: int) -> bytes | None:
         c = self.chunks
+        binary = self.db.engine.dialect.driver == "psycopg"
+        raw_sql = f"SELECT data FROM {c.name} WHERE file_id = %s AND seq = %s"  # noqa: S608 - validated prefix
 
         def tx(conn: Connection) -> bytes | None:
+            if binary:  # psycopg 3: bytea in binary format, not hex text (about 3x faster)
+                with conn.connection.driver_connection.cursor(binary=True) as cur:  # type: ignore[union-attr]
+                    cur.execute(raw_sql, (file_id, seq))
+                    row = cur.fetchone()
+                return None if row is None else row[0]
             return conn.execute(sa.select(c.c.data).where(c.c.file_id == file_id, c.c.seq == seq)).scalar()
 
         return self.db.transaction("read a chunk", tx, read_only=True)

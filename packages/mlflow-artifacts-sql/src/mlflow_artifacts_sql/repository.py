@@ -26,7 +26,7 @@ from mlflow_plugins_shared.redact import redact_text
 from mlflow_plugins_shared.strict import StrictMixin
 from mlflow_plugins_shared.uris import validate_artifact_path
 
-try:  # MLflow >= 3.6: the server streams uploads straight into repositories that offer it
+try:  # newer MLflow: the server streams uploads straight into repositories that offer it
     from mlflow.store.artifact.artifact_repo import StreamUploadMixin
 except ImportError:  # pragma: no cover - older MLflow spools to a temp file and calls log_artifact
     class StreamUploadMixin:  # type: ignore[no-redef]
