@@ -93,6 +93,16 @@ def _make_file(path: Path, size: int) -> None:
         f.write(os.urandom(size % len(block)))
 
 
+def markdown_table(rows: list[dict]) -> str:
+    out = ["| benchmark | subject | value | anchor | anchor value | ratio | target |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        ratio = "" if r["ratio"] is None else f"{r['ratio']}x"
+        anchor_value = "" if r["anchor_value"] is None else f"{r['anchor_value']} {r['unit']}"
+        out.append(f"| {r['benchmark']} | {r['subject']} | {r['value']} {r['unit']} | {r['anchor']} | "
+                   f"{anchor_value} | {ratio} | {r['target']} |")
+    return "\n".join(out)
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--full", action="store_true")
@@ -100,9 +110,13 @@ def main() -> None:
     p.add_argument("--out", default="bench.json")
     p.add_argument("--cap-mibps", type=float, default=CAP_MIBPS, help="per-connection cap of the WAN-like server")
     p.add_argument("--worker")
+    p.add_argument("--table", help="print the Markdown table of a results file and exit")
     a = p.parse_args()
     if a.worker:
         print(json.dumps(_worker(json.loads(a.worker))))
+        return
+    if a.table:
+        print(markdown_table(json.loads(Path(a.table).read_text())))
         return
 
     from mlflow_testenv import start_service
@@ -110,6 +124,7 @@ def main() -> None:
     cap = a.cap_mibps
 
     size = 1024 * MiB if a.full else 256 * MiB
+    load_before = os.getloadavg()[0]  # other work on a shared machine skews every number
     label = f"{size // MiB} MiB"
     oss = start_service("oss", parent_pid=os.getpid(), record=False)
     capped = start_service("oss", ["--throttle-mibps", str(cap)], parent_pid=os.getpid(), record=False)
@@ -173,7 +188,8 @@ def main() -> None:
     def rss(kind: str) -> float:
         return round(max(r["peak_rss_mb"] for r in results[kind]), 1)
 
-    engine = f"OSS test server (mlflow_testenv.oss_server) + moto on loopback; Python {platform.python_version()}, {os.cpu_count()} CPUs"
+    engine = (f"OSS test server (mlflow_testenv.oss_server) + moto on loopback; Python {platform.python_version()}, "
+              f"{os.cpu_count()} CPUs, load average {load_before:.1f} at start")
     threads = os.environ.get("MLFLOW_OSS_THREADS", "8")
     rows = []
 
