@@ -70,3 +70,13 @@ def test_registered_by_mlflow_when_imported_before_mlflow() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip().splitlines()[-2:] == ["1", "[]"], out.stdout[-2000:] + out.stderr[-2000:]
+
+
+def test_deleted_working_directory_costs_only_the_git_tags(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    tags = CiContextProvider().tags()
+    assert tags["context.host.os"]
+    assert not any(k.startswith("context.git.") for k in tags)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
 
-_logger = logging.getLogger(__name__)
+from mlflow_plugins_shared.logs import get_logger
+
+_logger = get_logger(__name__)
 
 # No prompts, no optional lock files (a probe must never take the user's index.lock), stable output.
 _QUIET_ENV = {"GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}

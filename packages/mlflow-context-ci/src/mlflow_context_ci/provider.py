@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable
 from typing import Any
@@ -15,10 +14,11 @@ from mlflow_context_ci.container_probe import container_tags
 from mlflow_context_ci.git_probe import git_tags
 from mlflow_context_ci.host_probe import gpu_tags, host_tags
 from mlflow_context_ci.user_tags import user_tags
+from mlflow_plugins_shared.logs import get_logger
 from mlflow_plugins_shared.settings import Setting
 from mlflow_plugins_shared.uris import strip_credentials
 
-_logger = logging.getLogger(__name__)
+_logger = get_logger(__name__)
 
 # MLflow 2.x accepts tag values up to 5000 characters (3.x: 8000); longer values are cut, not refused.
 MAX_VALUE_LENGTH = 5000
@@ -82,8 +82,7 @@ class CiContextProvider(RunContextProvider):
             except Exception as e:  # never break run creation
                 _logger.debug("mlflow-context-ci: probe %s failed: %s", name, e, exc_info=True)
 
-        git_dir = _setting(settings.GIT_DIR, None) or os.getcwd()
-        probe("git", lambda: git_tags(git_dir, timeout))
+        probe("git", lambda: git_tags(_setting(settings.GIT_DIR, None) or os.getcwd(), timeout))
         git_found = dict(found)
         probe("ci", lambda: ci_tags(ci_vendors.detect(env), git_found))
         probe("container", lambda: container_tags(

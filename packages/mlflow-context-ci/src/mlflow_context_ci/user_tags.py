@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import posixpath
 import re
 
 from mlflow_context_ci import settings, tag_keys
 from mlflow_plugins_shared.errors import config_error
+from mlflow_plugins_shared.logs import get_logger
 from mlflow_plugins_shared.settings import SettingValueError, parse_mapping
 
-_logger = logging.getLogger(__name__)
+_logger = get_logger(__name__)
 
 # MLflow's tag-name rule (portable subset: no colon, which Windows servers refuse), 250 characters.
 _KEY = re.compile(r"^[\w.\- /]+$")

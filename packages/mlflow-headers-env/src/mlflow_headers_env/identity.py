@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import functools
 import getpass
-import logging
 import platform
 import socket
 from importlib.metadata import PackageNotFoundError, version
 
 from mlflow_headers_env.validation import safe_value
 from mlflow_headers_env.version import __version__
+from mlflow_plugins_shared.logs import get_logger
 
-_logger = logging.getLogger(__name__)
+_logger = get_logger(__name__)
 
 ENVIRONMENT_HEADER = "X-MLflow-Environment"
 HOST_HEADER = "X-MLflow-Client-Host"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -12,8 +11,9 @@ from mlflow.tracking.request_header.abstract_request_header_provider import Requ
 from mlflow_headers_env import identity, settings, trace_context
 from mlflow_headers_env.static_headers import HeadersFile, from_env_value
 from mlflow_headers_env.validation import check_value
+from mlflow_plugins_shared.logs import get_logger
 
-_logger = logging.getLogger(__name__)
+_logger = get_logger(__name__)
 
 
 @dataclass(frozen=True)
