@@ -52,8 +52,9 @@ def main() -> int:
     rounds = args.rounds or (2 if args.full else 3)
 
     import mlflow
-    from mlflow_testenv import start_service
     from sklearn.linear_model import LogisticRegression
+
+    from mlflow_testenv import start_service
 
     srv = start_service("mlflow", parent_pid=os.getpid(), record=False)
     try:

@@ -12,6 +12,7 @@ import mlflow
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
+
 from mlflow_testenv import session_service
 
 sys.path.insert(0, str(Path(__file__).parent))

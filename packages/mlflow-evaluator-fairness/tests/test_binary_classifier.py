@@ -7,13 +7,11 @@ import html
 from functools import partial
 
 import numpy as np
-import pandas as pd
 import pytest
-from fairness_testkit import assert_close
 from fairlearn import metrics as flm
-from sklearn import metrics as skm
-
+from fairness_testkit import assert_close
 from mlflow_evaluator_fairness.keys import group_path
+from sklearn import metrics as skm
 
 SENSITIVE = ["size_band", "texture_hi"]
 GROUP_METRICS = {

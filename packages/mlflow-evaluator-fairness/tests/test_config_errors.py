@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
-
 from mlflow_evaluator_fairness.evaluator import FairnessEvaluator
 
 DF = pd.DataFrame({

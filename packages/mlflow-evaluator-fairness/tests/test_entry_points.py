@@ -2,6 +2,7 @@
 
 from mlflow_plugins_shared.testing import entry_points
 
+
 def test_model_evaluator_fairness():
     assert type(entry_points.model_evaluator('fairness')).__name__ == 'FairnessEvaluator'
 

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 import requests
 from mlflow.exceptions import MlflowException
-
 from mlflow_evaluator_fairness.keys import escape, group_path, parse_group_key
 
 RAW_KEY = "group/sex=1&age_band=30-40/accuracy"
@@ -68,3 +67,5 @@ def test_metric_prefix(run_evaluate, server_run):
     assert m["val_group/g/a/count"] == 4
     assert m["val_demographic_parity_difference"] == 0.5
     assert "group/g/a/count" not in m
+    listed = {f.path for f in server_run(run_id).client.list_artifacts(run_id, "fairness/val")}
+    assert "fairness/val/report.html" in listed and "fairness/val/group_metrics.json" in listed

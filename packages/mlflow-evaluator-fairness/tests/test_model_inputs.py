@@ -9,13 +9,12 @@ import pandas as pd
 import pytest
 from fairlearn import metrics as flm
 from fairness_testkit import assert_close
+from mlflow_evaluator_fairness.keys import class_prefix, group_path
 from sklearn import metrics as skm
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-
-from mlflow_evaluator_fairness.keys import class_prefix, group_path
 
 
 def _log_model(model, X):

@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from mlflow_plugins_shared.errors import invalid_parameter
-
 from mlflow_evaluator_fairness import keys
 from mlflow_evaluator_fairness.calibration import BinnedCalibration, bin_index, group_calibration
 from mlflow_evaluator_fairness.config import FairnessConfig, bad
@@ -22,6 +20,7 @@ from mlflow_evaluator_fairness.group_metrics import (
 from mlflow_evaluator_fairness.groups import Grouping
 from mlflow_evaluator_fairness.inputs import EvaluationInputs
 from mlflow_evaluator_fairness.thresholds import cost_optimal_thresholds, descending_order
+from mlflow_plugins_shared.errors import invalid_parameter
 
 
 @dataclass
@@ -75,11 +74,42 @@ def _rows(grouping: Grouping, diff: Grouping, eligible: np.ndarray) -> pd.DataFr
 def _emit(metrics: dict[str, float], prefix: str, grouping: Grouping, values: dict[str, np.ndarray]) -> None:
     paths = grouping.paths()
     for name, arr in values.items():
-        for path, v in zip(paths, arr.tolist()):
+        for path, v in zip(paths, arr.tolist(), strict=True):
             key = f"{prefix}{path}/{name}"
             keys.check_length(key)
             metrics[key] = float(v)
 
+
+
+class _ProbabilityMetrics:
+    """Calibration and cost-threshold metrics of one positive class; the bin of every row and
+    the descending probability order are computed once and shared by all groupings."""
+
+    def __init__(self, p: np.ndarray | None, y_pos: np.ndarray, config: FairnessConfig) -> None:
+        self.p, self.y_pos, self.bins = p, y_pos, config.calibration_bins
+        self.calibrate = p is not None and config.calibration is not False
+        self.costs = (
+            (float(config.cost_false_positive), float(config.cost_false_negative))
+            if p is not None and config.cost_false_positive is not None and config.cost_false_negative is not None
+            else None
+        )
+        self.bin_idx = bin_index(p, self.bins) if p is not None and self.calibrate else None
+        self.desc = descending_order(p) if p is not None and self.costs else None
+
+    def add_to(self, values: dict[str, np.ndarray], grouping: Grouping | None) -> BinnedCalibration | None:
+        """Add the metrics per group of `grouping` (None: all rows as one group) to `values`."""
+        p = self.p
+        if p is None:
+            return None
+        codes = grouping.codes if grouping is not None else np.zeros(len(p), dtype=np.int64)
+        n_groups = grouping.n_groups if grouping is not None else 1
+        binned = None
+        if self.calibrate:
+            cal, binned = group_calibration(codes, n_groups, self.y_pos, p, self.bins, self.bin_idx)
+            values.update(cal)
+        if self.costs is not None:
+            values.update(cost_optimal_thresholds(codes, n_groups, self.y_pos, p, *self.costs, self.desc))
+        return binned
 
 def compute_classifier(inputs: EvaluationInputs, config: FairnessConfig, reported: list[Grouping], diff: Grouping) -> FairnessResult:
     labels = _labels(inputs, config)
@@ -107,6 +137,7 @@ def compute_classifier(inputs: EvaluationInputs, config: FairnessConfig, reporte
         targets = [(c, keys.class_prefix(c)) for c in labels]
 
     per_class_diffs: list[dict[str, float]] = []
+    shared = {"count", "accuracy"}  # multiclass: not one-vs-rest, logged once without class prefix
     for label, cprefix in targets:
         y_pos, pred_pos = y == label, pred == label
         p = _positive_probability(inputs, labels, label)
@@ -114,48 +145,35 @@ def compute_classifier(inputs: EvaluationInputs, config: FairnessConfig, reporte
             raise bad("calibration", "needs the positive-class probabilities: set probability_column, or evaluate a model with predict_proba")
         if config.costs_configured and p is None:
             raise bad("cost_false_positive", "the cost-optimal threshold needs probabilities: set probability_column, or evaluate a model with predict_proba")
-        do_calibration = p is not None and config.calibration is not False
-        bins = bin_index(p, config.calibration_bins) if do_calibration else None
-        desc = descending_order(p) if config.costs_configured else None
+        prob = _ProbabilityMetrics(p, y_pos, config)
 
-        for grouping, table in zip(groupings, tables + [None] * (len(groupings) - len(tables))):
+        for grouping, table in zip(groupings, tables + [None] * (len(groupings) - len(tables)), strict=True):
             values = binary_group_metrics(grouping.codes, grouping.n_groups, y_pos, pred_pos, correct)
-            if do_calibration:
-                cal, binned = group_calibration(grouping.codes, grouping.n_groups, y_pos, p, config.calibration_bins, bins)
-                values.update(cal)
-                if grouping is reported[0] and binary:
-                    reliability[grouping.features[0]] = binned
-            if config.costs_configured:
-                values.update(cost_optimal_thresholds(
-                    grouping.codes, grouping.n_groups, y_pos, p, config.cost_false_positive, config.cost_false_negative, desc
-                ))
+            binned = prob.add_to(values, grouping)
+            if binned is not None and grouping is reported[0] and binary:
+                reliability[grouping.features[0]] = binned
             if grouping is diff:
-                d = classifier_differences(values, eligible)
-                per_class_diffs.append(d)
-                for k, v in d.items():
-                    metrics[f"{cprefix}{k}"] = v
+                diffs = classifier_differences(values, eligible)
+                per_class_diffs.append(diffs)
+                for name, value in diffs.items():
+                    metrics[f"{cprefix}{name}"] = value
             if table is None:
                 continue
-            shared = {"count", "accuracy"}
             if binary:
                 _emit(metrics, "", grouping, values)
             else:
                 _emit(metrics, "", grouping, {k: v for k, v in values.items() if k in shared})
                 _emit(metrics, cprefix, grouping, {k: v for k, v in values.items() if k not in shared})
-            col = (lambda k: k) if binary else (lambda k, c=label: k if k in shared else f"class={keys.value_text(c)}/{k}")
-            for k, v in values.items():
-                table[col(k)] = v
+            class_col = f"class={keys.value_text(label)}/"
+            for name, arr in values.items():
+                table[name if binary or name in shared else class_col + name] = arr
 
-        zeros = np.zeros(len(y), dtype=np.int64)
-        if do_calibration:
-            cal, binned = group_calibration(zeros, 1, y_pos, p, config.calibration_bins, bins)
-            for k, v in cal.items():
-                metrics[f"{cprefix}{k}"] = float(v[0])
-            if binary:
-                reliability["overall"] = binned
-        if config.costs_configured:
-            for k, v in cost_optimal_thresholds(zeros, 1, y_pos, p, config.cost_false_positive, config.cost_false_negative, desc).items():
-                metrics[f"{cprefix}{k}"] = float(v[0])
+        overall_values: dict[str, np.ndarray] = {}
+        binned = prob.add_to(overall_values, None)
+        for name, arr in overall_values.items():
+            metrics[f"{cprefix}{name}"] = float(arr[0])
+        if binned is not None and binary:
+            reliability["overall"] = binned
 
     if not binary:  # headline keys for a multiclass model: the worst class
         for k in CLASSIFIER_DIFFERENCES:
@@ -167,7 +185,7 @@ def compute_classifier(inputs: EvaluationInputs, config: FairnessConfig, reporte
     n_excluded = int((~eligible).sum())
     metrics["groups_excluded_from_differences"] = float(n_excluded)
     overall = {k: v for k, v in metrics.items() if "group/" not in k}
-    excluded = [lbl for lbl, ok in zip(diff.labels(), eligible) if not ok]
+    excluded = [lbl for lbl, ok in zip(diff.labels(), eligible, strict=True) if not ok]
     return FairnessResult(
         kind="binary" if binary else "multiclass", metrics=metrics, table=pd.concat(tables, ignore_index=True),
         overall=overall, excluded=excluded, diff_grouping=diff, pos_label=pos, classes=list(labels),
@@ -199,6 +217,6 @@ def compute_regressor(inputs: EvaluationInputs, config: FairnessConfig, reported
     metrics.update(regressor_differences(diff_values, eligible))
     metrics["groups_excluded_from_differences"] = float((~eligible).sum())
     overall = {k: v for k, v in metrics.items() if "group/" not in k}
-    excluded = [lbl for lbl, ok in zip(diff.labels(), eligible) if not ok]
+    excluded = [lbl for lbl, ok in zip(diff.labels(), eligible, strict=True) if not ok]
     return FairnessResult(kind="regression", metrics=metrics, table=pd.concat(tables, ignore_index=True),
                           overall=overall, excluded=excluded, diff_grouping=diff)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlflow.exceptions import MlflowException
+
 from mlflow_plugins_shared.errors import config_error
 
 _logger = logging.getLogger(__name__)

@@ -11,7 +11,6 @@ from mlflow.entities import Metric
 from mlflow.models.evaluation import ModelEvaluator
 from mlflow.models.evaluation.base import EvaluationResult
 from mlflow.tracking import MlflowClient
-from mlflow_plugins_shared.errors import invalid_parameter
 
 from mlflow_evaluator_fairness.artifacts.logged import log_artifacts
 from mlflow_evaluator_fairness.compute import FairnessResult, compute_classifier, compute_regressor
@@ -24,6 +23,7 @@ from mlflow_evaluator_fairness.inputs import (
     probability_from_column,
     sensitive_frame,
 )
+from mlflow_plugins_shared.errors import invalid_parameter
 
 _logger = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ class Grouping:
         return [keys.group_path(self.features, v) for v in self.values]
 
     def labels(self) -> list[str]:
-        return ["&".join(f"{f}={keys.value_text(x)}" for f, x in zip(self.features, v)) for v in self.values]
+        return ["&".join(f"{f}={keys.value_text(x)}" for f, x in zip(self.features, v, strict=True)) for v in self.values]
 
 
 def _factorize(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -85,7 +85,7 @@ def build_groupings(frame: pd.DataFrame, *, intersections: bool) -> tuple[list[G
         return marginal, marginal[0]
 
     combined = np.zeros(len(frame), dtype=np.int64)
-    for codes, uniques in zip(codes_list, uniques_list):
+    for codes, uniques in zip(codes_list, uniques_list, strict=True):
         combined = combined * len(uniques) + codes
     observed, inverse, counts = np.unique(combined, return_inverse=True, return_counts=True)
     values: list[tuple[object, ...]] = []

@@ -47,7 +47,7 @@ def value_text(value: object) -> str:
 def group_path(features: Sequence[str], values: Sequence[object]) -> str:
     """``group/<f1>/<v1>[/<f2>/<v2>...]`` for one group (no trailing metric)."""
     parts = ["group"]
-    for f, v in zip(features, values):
+    for f, v in zip(features, values, strict=True):
         parts += [escape(f), escape(value_text(v))]
     return "/".join(parts)
 

@@ -33,7 +33,9 @@ class HtmlEvaluationArtifact(EvaluationArtifact):
 
 def log_artifacts(client: MlflowClient, run_id: str, result: FairnessResult, config: FairnessConfig) -> dict[str, EvaluationArtifact]:
     prefix = config.metric_prefix
-    base = client.get_run(run_id).info.artifact_uri.rstrip("/") + f"/{ARTIFACT_DIR}"
+    # with a metric_prefix the files go to fairness/<prefix>/ so two evaluations can share a run
+    artifact_path = f"{ARTIFACT_DIR}/{prefix.strip('/_. ') or 'prefixed'}" if prefix else ARTIFACT_DIR
+    base = client.get_run(run_id).info.artifact_uri.rstrip("/") + f"/{artifact_path}"
     out: dict[str, EvaluationArtifact] = {}
     name = f"{prefix}fairness"
     with tempfile.TemporaryDirectory() as tmp:
@@ -44,7 +46,7 @@ def log_artifacts(client: MlflowClient, run_id: str, result: FairnessResult, con
             "reliability": reliability_diagram(result, config.calibration_bins, d / "reliability_diagram.png"),
         }
         report = write_report(result, config, prefix, charts, d / "report.html")
-        files: list[tuple[str, Path, Any]] = [
+        files: list[tuple[str, Path | None, Any]] = [
             (f"{name}_group_metrics_csv", csv_path, CsvEvaluationArtifact),
             (f"{name}_group_metrics_json", json_path, JsonEvaluationArtifact),
             (f"{name}_group_rates", charts["group_bars"], ImageEvaluationArtifact),
@@ -54,9 +56,8 @@ def log_artifacts(client: MlflowClient, run_id: str, result: FairnessResult, con
         for art_name, path, cls in files:
             if path is None:
                 continue
-            artifact_path = ARTIFACT_DIR if not prefix else f"{ARTIFACT_DIR}/{prefix.strip('/_') or 'prefixed'}"
             client.log_artifact(run_id, str(path), artifact_path=artifact_path)
-            art = cls(uri=f"{base}/{path.name}" if not prefix else f"{base}/{artifact_path.split('/', 1)[1]}/{path.name}")
+            art = cls(uri=f"{base}/{path.name}")
             art._load(str(path))
             out[art_name] = art
     return out

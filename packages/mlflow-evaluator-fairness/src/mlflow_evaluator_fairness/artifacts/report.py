@@ -74,7 +74,7 @@ def write_report(result: FairnessResult, config: FairnessConfig, prefix: str, ch
     cols = [c for c in table.columns if c not in config.sensitive_features]
     parts.append("<table><tr>" + "".join(f"<th class='l'>{e(c)}</th>" if c in ("grouping", "group", "key") else f"<th>{e(c)}</th>" for c in cols) + "</tr>")
     for row in table[cols].itertuples(index=False):  # one row per group, not per data row
-        rec = dict(zip(cols, row))
+        rec = dict(zip(cols, row, strict=True))
         cls = " class='excluded'" if rec.get("in_differences") is False else ""
         cells = "".join(
             f"<td class='l'>{_fmt(rec[c])}</td>" if c in ("grouping", "group", "key") else f"<td>{_fmt(rec[c])}</td>"
