@@ -52,6 +52,7 @@ def test_artifact_upload_signed_over_the_file_bytes(verifier, iam, use_keys, tmp
     f.write_bytes(bytes(range(256)) * 64)
     mc.log_artifact(run.info.run_id, str(f))  # PUT with a file body through the proxied artifact store
     assert [a.path for a in mc.list_artifacts(run.info.run_id)] == ["model.bin"]
+    (tmp_path / "back").mkdir()  # MLflow 2.x wants the destination to exist
     back = mc.download_artifacts(run.info.run_id, "model.bin", str(tmp_path / "back"))
     assert open(back, "rb").read() == f.read_bytes()
     assert verifier.denied == []

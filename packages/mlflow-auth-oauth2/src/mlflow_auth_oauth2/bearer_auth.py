@@ -9,6 +9,8 @@ from typing import Any, Protocol
 import requests
 from requests.auth import AuthBase
 
+from mlflow_plugins_shared.redact import Secret
+
 _logger = logging.getLogger(__name__)
 
 
@@ -22,12 +24,15 @@ class BearerAuth(AuthBase):
     """The retry is sent with the connection adapter directly, so its response runs no hooks:
     a second 401 goes back to the caller as it is (never a loop)."""
 
-    def __init__(self, source: TokenSource, name: str) -> None:
+    def __init__(self, source: TokenSource, name: str, token: str | None = None) -> None:
         self._source = source
         self._name = name
+        # fetched by get_auth(); MLflow applies each auth object once, later calls ask the source
+        self._first = Secret(token) if token else None
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        token = self._source.token()
+        first, self._first = self._first, None
+        token = first.get() if first is not None else self._source.token()
         r.headers["Authorization"] = f"Bearer {token}"
         body_pos = None
         if hasattr(r.body, "seek") and hasattr(r.body, "tell"):

@@ -98,8 +98,8 @@ class _BearerProvider(RequestAuthProvider):
 
     def get_auth(self) -> BearerAuth:
         source = self.sources.get()
-        source.token()  # fetch/validate here so errors reach the caller unwrapped
-        return BearerAuth(source, self.name)
+        # fetched here, outside MLflow's error wrapping, so configuration errors reach the caller as they are
+        return BearerAuth(source, self.name, source.token())
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
