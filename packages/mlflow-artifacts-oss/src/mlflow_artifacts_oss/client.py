@@ -11,9 +11,20 @@ import oss2
 
 from mlflow_artifacts_oss import settings
 from mlflow_plugins_shared.errors import config_error
+from mlflow_plugins_shared.logs import get_logger, register_secret
 from mlflow_plugins_shared.redact import Secret, redact_uri
 
 _logger = logging.getLogger(__name__)
+# oss2 logs request headers and strings-to-sign at DEBUG (STS tokens included): scrub its loggers.
+_OSS2_LOGGERS = ("oss2", "oss2.api", "oss2.http", "oss2.auth", "oss2.credentials", "oss2.resumable",
+                 "oss2.models", "oss2.utils", "oss2.iterators", "oss2.task_queue", "oss2.xml_utils")
+
+
+def _scrub_sdk_logs(secrets: tuple[str, ...]) -> None:
+    for name in _OSS2_LOGGERS:
+        get_logger(name)
+    for secret in secrets:
+        register_secret("oss2", secret)
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,7 @@ def load_config() -> ClientConfig:
         raise config_error(" and ".join(missing), "not set: OSS needs an AccessKey (MLFLOW_OSS_KEY_ID and "
                            "MLFLOW_OSS_KEY_SECRET, plus MLFLOW_OSS_SECURITY_TOKEN for STS) or an ECS RAM role "
                            "(MLFLOW_OSS_ECS_RAM_ROLE)")
+    _scrub_sdk_logs(hidden)
     return ClientConfig(endpoint, version, region, auth, hidden, settings.TIMEOUT.get() or 60.0)
 
 
