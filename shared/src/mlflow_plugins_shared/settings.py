@@ -164,15 +164,16 @@ def parse_mapping(value: str) -> dict[str, str]:
         obj = as_json_object(text)
         return {str(k): "" if v is None else str(v) for k, v in obj.items()}
     result: dict[str, str] = {}
-    for item in text.split(","):
+    for position, item in enumerate(text.split(","), start=1):
         item = item.strip()
         if not item:
             continue
+        # Errors name the position, never the item: a value may be a secret (a header, a token).
         if "=" not in item:
-            raise SettingValueError(f"expected key=value pairs separated by commas, got {item!r}")
+            raise SettingValueError(f"expected key=value pairs separated by commas; item {position} has no '='")
         k, v = item.split("=", 1)
         if not k.strip():
-            raise SettingValueError(f"empty key in {item!r}")
+            raise SettingValueError(f"item {position} has an empty key")
         result[k.strip()] = v.strip()
     return result
 
