@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import lru_cache
 from urllib.parse import SplitResult, quote
 
 from botocore.utils import normalize_url_path
@@ -27,6 +28,7 @@ def host_header(parts: SplitResult) -> str:
     return host if port is None or _DEFAULT_PORTS.get(parts.scheme) == port else f"{host}:{port}"
 
 
+@lru_cache(maxsize=512)  # MLflow calls a few dozen endpoint paths
 def canonical_path(path: str) -> str:
     return quote(normalize_url_path(path), safe="/~")
 
