@@ -145,7 +145,7 @@ class Gate:
             principal = self.authn.authenticate(req.headers.get("authorization"))
         except AuthError as e:
             return self._deny(req, rule, None, request_id, 401, "UNAUTHENTICATED", f"authentication required: {e}",
-                              [("WWW-Authenticate", f'Bearer realm="mlflow", error="invalid_token", error_description="{e}"')])
+                              [("WWW-Authenticate", _www_authenticate(str(e)))])
         if rule is None:
             return self._deny(req, None, principal, request_id, 403, "PERMISSION_DENIED",
                               f"route {req.method} {req.path[:200]} is not in the rbac route table (default deny)")
@@ -407,6 +407,11 @@ class Gate:
                 self.forget_permissions()
         checked.after = after
         return checked
+
+
+def _www_authenticate(problem: str) -> str:
+    safe = "".join(c for c in problem if c.isprintable() and c not in '"\\')[:200]
+    return f'Bearer realm="mlflow", error="invalid_token", error_description="{safe}"'
 
 
 def _artifact_experiment(path: str) -> str | None:
