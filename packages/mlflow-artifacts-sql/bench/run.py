@@ -26,6 +26,7 @@ from pathlib import Path
 PACKAGE = "mlflow-artifacts-sql"
 MiB = 1024 * 1024
 ANCHOR = "LocalArtifactRepository"
+OPS = ("upload-file", "download-file", "upload-dir", "download-dir")
 
 
 # ---- worker side: one operation in its own process ---------------------------------------------
@@ -146,8 +147,8 @@ def main() -> int:
             engines["postgres"] += " (psycopg 3)"
         results: dict[tuple[str, str], dict] = {}
         for subject, uri in subjects.items():
-            for op, src in (("upload-file", big), ("download-file", big), ("upload-dir", small),
-                            ("download-dir", small)):
+            for op in OPS:
+                src = big if op.endswith("file") else small
                 dst = work / f"dl-{subject}-{op}"
                 dst.mkdir()
                 r = _run({"subject": subject, "uri": uri, "op": op, "src": str(src), "dst": str(dst)})
@@ -155,17 +156,19 @@ def main() -> int:
                 print(f"{subject:9s} {op:14s} {r['seconds']:8.2f} s  base {r['base_mib']:.0f} MiB  "
                       f"peak {r['peak_mib']:.0f} MiB", flush=True)
                 shutil.rmtree(dst, ignore_errors=True)
-        rows = _rows(results, subjects, engines, big_mib, small_files)
+                # Write what is complete so far: a long run cut short still leaves its figures.
+                done = [s for s in subjects if all((s, o) in results for o in OPS) and ("local", OPS[-1]) in results]
+                rows = _rows(results, done, engines, big_mib, small_files)
+                Path(args.out).write_text(json.dumps(rows, indent=1))
     finally:
         if pg is not None:
             pg.stop()
         shutil.rmtree(work, ignore_errors=True)
-    Path(args.out).write_text(json.dumps(rows, indent=1))
     print(f"wrote {args.out} ({len(rows)} rows)")
     return 0
 
 
-def _rows(results: dict, subjects: dict, engines: dict, big_mib: int, small_files: int) -> list[dict]:
+def _rows(results: dict, subjects, engines: dict, big_mib: int, small_files: int) -> list[dict]:
     size = f"{big_mib // 1024} GiB" if big_mib >= 1024 else f"{big_mib} MiB"
     rows = []
 
