@@ -14,6 +14,7 @@ from mlflow.projects.backend.abstract_backend import AbstractBackend
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import (
     MLFLOW_GIT_COMMIT,
+    MLFLOW_PROJECT_BACKEND,
     MLFLOW_PROJECT_ENTRY_POINT,
     MLFLOW_SOURCE_NAME,
     MLFLOW_SOURCE_TYPE,
@@ -38,8 +39,10 @@ def pod_tracking_uri(cfg: JobConfig, tracking_uri: str | None) -> str:
     uri = cfg.tracking_uri or tracking_uri or ""
     parts = urlsplit(uri)
     if parts.scheme not in ("http", "https", "databricks", "databricks-uc"):
+        # redact_uri would also turn sqlite:////abs/path into sqlite://abs/path
+        shown = redact_uri(uri) if parts.password else uri
         raise config_error("backend config 'trackingUri'",
-                           f"the pod cannot reach tracking URI {redact_uri(uri)!r} (it is local to this machine); "
+                           f"the pod cannot reach tracking URI {shown!r} (it is local to this machine); "
                            "set 'trackingUri' to an http(s) tracking server the cluster can reach")
     if parts.password or parts.username:
         raise config_error("backend config 'trackingUri'",
@@ -78,6 +81,7 @@ class K8sBackend(AbstractBackend):
             MLFLOW_SOURCE_NAME: project_uri,
             MLFLOW_SOURCE_TYPE: "PROJECT",
             MLFLOW_PROJECT_ENTRY_POINT: entry_point,
+            MLFLOW_PROJECT_BACKEND: "k8s-job",  # MLflow sets it too, but only once run() has returned
             NAMESPACE_TAG: cfg.namespace,
         }
         if source.version:
@@ -101,8 +105,27 @@ class K8sBackend(AbstractBackend):
             client.set_terminated(run_id, "FAILED")
             raise
         _logger.info("created job %s/%s for run %s", cfg.namespace, job_name(run_id), run_id)
-        return K8sSubmittedRun(run_id, api, cfg.namespace, job_name(run_id), tracking_uri=tracking_uri,
-                               stream_logs=cfg.stream_logs)
+        submitted = K8sSubmittedRun(run_id, api, cfg.namespace, job_name(run_id), tracking_uri=tracking_uri,
+                                    stream_logs=cfg.stream_logs)
+        if cfg.wait:
+            self._wait(submitted)
+        return submitted
+
+    @staticmethod
+    def _wait(submitted: K8sSubmittedRun) -> None:
+        """Block like the local backend does: MLflow's CLI never waits for plugin backends itself."""
+        from mlflow.exceptions import ExecutionException
+
+        try:
+            ok = submitted.wait()
+        except KeyboardInterrupt:
+            _logger.error("interrupted: cancelling job %s/%s", submitted.namespace, submitted.job_name)
+            submitted.cancel()
+            raise
+        if not ok:
+            raise ExecutionException(f"Run (ID '{submitted.run_id}') failed: job {submitted.namespace}/"
+                                     f"{submitted.job_name} ended {submitted.get_status()}")
+        _logger.info("=== Run (ID '%s') succeeded ===", submitted.run_id)
 
     @staticmethod
     def _create(batch: Any, namespace: str, manifest: dict[str, Any], *, dry_run: bool) -> None:

@@ -53,6 +53,8 @@ KEYS_HELP = {
     "trackingUri": "MLFLOW_TRACKING_URI as the pod must see it (default: this client's tracking URI)",
     "envManager": "--env-manager of the `mlflow run` inside the pod (default: local)",
     "streamLogs": "copy the pod's log to stdout while waiting (default: false)",
+    "wait": "run() waits for the Job and fails if it fails (default: false); `mlflow run` runs plugin "
+            "backends asynchronously, so set this to make the CLI block and exit with the Job's outcome",
 }
 
 
@@ -80,6 +82,7 @@ class JobConfig:
     tracking_uri: str | None = None
     env_manager: str = "local"
     stream_logs: bool = False
+    wait: bool = False
 
 
 def _key(name: str) -> str:
@@ -222,9 +225,10 @@ def parse_config(backend_config: dict[str, Any] | str | None) -> JobConfig:
     env_manager = _str(raw, "envManager") or "local"
     if env_manager not in ENV_MANAGERS:
         raise config_error(_key("envManager"), f"{env_manager!r}; allowed: {', '.join(ENV_MANAGERS)}")
-    stream_logs = raw.get("streamLogs", False)
-    if not isinstance(stream_logs, bool):
-        raise config_error(_key("streamLogs"), f"must be true or false, got {stream_logs!r}")
+    stream_logs, wait = raw.get("streamLogs", False), raw.get("wait", False)
+    for key, flag in (("streamLogs", stream_logs), ("wait", wait)):
+        if not isinstance(flag, bool):
+            raise config_error(_key(key), f"must be true or false, got {flag!r}")
     secret_names = _str_list(raw, "envFromSecrets")
     for name in secret_names:
         if not DNS_SUBDOMAIN_RE.match(name):
@@ -252,4 +256,5 @@ def parse_config(backend_config: dict[str, Any] | str | None) -> JobConfig:
         tracking_uri=_str(raw, "trackingUri"),
         env_manager=env_manager,
         stream_logs=stream_logs,
+        wait=wait,
     )

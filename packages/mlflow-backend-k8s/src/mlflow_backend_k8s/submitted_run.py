@@ -139,4 +139,4 @@ class K8sSubmittedRun(SubmittedRun):
             for line in self.logs(follow=True):
                 print(line, file=out, flush=True)
         except Exception as e:  # logs are a convenience; the run's outcome does not depend on them
-            _logger.info("could not stream logs of job %s: %s", self.job_name, e)
+            _logger.warning("could not stream the logs of job %s: %s", self.job_name, e)
