@@ -108,3 +108,38 @@ def test_metadata_points_at_the_endpoints(env):
     assert meta["token_endpoint"] == env["MLFLOW_TESTENV_OAUTH2_TOKEN_URL"]
     assert meta["jwks_uri"] == env["MLFLOW_TESTENV_OAUTH2_JWKS_URL"]
     assert meta["issuer"] == env["MLFLOW_TESTENV_OAUTH2_ISSUER"]
+
+
+def test_injected_faults_then_recovery(env):
+    c = _register(env)
+    r = requests.post(f"{env['MLFLOW_TESTENV_OAUTH2_ADMIN_URL']}/faults", json={"client_id": c["client_id"], "status": 503, "count": 2},
+                      headers=_admin(env), timeout=10)
+    assert r.status_code == 204
+    assert _token(env, c["client_id"], c["client_secret"]).status_code == 503
+    assert _token(env, c["client_id"], c["client_secret"]).status_code == 503
+    assert _token(env, c["client_id"], c["client_secret"]).status_code == 200
+
+
+def test_clients_and_keys_survive_a_restart():
+    """Same data dir, new process (on a new port: the old one may sit in TIME_WAIT)."""
+    import os
+    from pathlib import Path
+
+    from mlflow_testenv import start_service
+
+    srv = start_service("oauth2", parent_pid=os.getpid(), record=False)
+    again = None
+    try:
+        c = _register(srv.exports, groups=["kept"])
+        before = requests.get(srv.exports["MLFLOW_TESTENV_OAUTH2_JWKS_URL"], timeout=10).json()
+        secret = srv.exports["MLFLOW_TESTENV_OAUTH2_CLIENT_SECRET"]
+        srv.stop(keep_data=True)
+        again = start_service("oauth2", workdir=Path(srv.workdir), parent_pid=os.getpid(), record=False)
+        env = again.exports
+        assert requests.get(env["MLFLOW_TESTENV_OAUTH2_JWKS_URL"], timeout=10).json() == before
+        assert env["MLFLOW_TESTENV_OAUTH2_CLIENT_SECRET"] == secret
+        r = _token(env, c["client_id"], c["client_secret"])
+        assert r.status_code == 200
+        assert jwt.decode(r.json()["access_token"], _keys(env)).claims["groups"] == ["kept"]
+    finally:
+        (again or srv).stop()

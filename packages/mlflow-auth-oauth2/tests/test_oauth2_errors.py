@@ -105,3 +105,45 @@ def test_no_token_or_secret_in_repr_or_debug_logs(gateway, jwt_check, new_client
     for secret in (token, client.client_secret):
         assert secret not in shown
         assert secret not in caplog.text
+
+
+def _faults(oauth2, client, status: int, count: int, body: str = "") -> None:
+    import requests
+
+    r = requests.post(f"{oauth2['MLFLOW_TESTENV_OAUTH2_ADMIN_URL']}/faults", timeout=10,
+                      json={"client_id": client.client_id, "status": status, "count": count, "body": body},
+                      headers={"Authorization": f"Bearer {oauth2['MLFLOW_TESTENV_OAUTH2_ADMIN_TOKEN']}"})
+    assert r.status_code == 204
+
+
+def test_transient_token_endpoint_errors_are_retried(gateway, oauth2, new_client, use_client):
+    client = new_client()
+    use_client(client)
+    _faults(oauth2, client, 503, 2)
+    MlflowClient(tracking_uri=gateway.url).search_experiments(max_results=1)
+    assert client.token_requests() == 3 and gateway.passed == 1
+
+
+def test_token_endpoint_down_names_the_url_setting(gateway, oauth2, new_client, use_client):
+    client = new_client()
+    use_client(client)
+    _faults(oauth2, client, 502, 3)
+    err = _error(gateway.url)
+    assert err.error_code == "TEMPORARILY_UNAVAILABLE"
+    assert err.message.startswith("MLFLOW_OAUTH2_TOKEN_URL: token endpoint") and "502" in err.message
+    assert client.token_requests() == 3
+
+
+def test_failed_renewal_keeps_the_still_valid_token(gateway, oauth2, jwt_check, new_client, use_client):
+    client = new_client(token_lifetime=10)  # renewal due after ~7.2-8 s, expiry at ~9-10 s (iat truncated)
+    use_client(client)
+    mc = MlflowClient(tracking_uri=gateway.url)
+    mc.search_experiments(max_results=1)
+    first = jwt_check.last_token
+    import time
+
+    time.sleep(8.2)
+    _faults(oauth2, client, 500, 3)
+    mc.search_experiments(max_results=1)  # renewal fails (3 attempts); the old token is still valid
+    assert jwt_check.last_token == first and gateway.denied == []
+    assert client.token_requests() == 4

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -69,10 +70,30 @@ def create_app(workdir: Path, *, issuer: str, audience: str, lifetime: int, admi
         if not secrets.compare_digest(request.headers.get("Authorization", ""), f"Bearer {admin_token}"):
             abort(401)
 
+    faults: dict[str, dict[str, Any]] = {}  # client id -> {status, count, body}
+    faults_lock = threading.Lock()
+
     @app.post("/token")
     def token():
-        store.count_request(_claimed_client_id())
+        claimed = _claimed_client_id()
+        store.count_request(claimed)
+        with faults_lock:
+            fault = faults.get(claimed or "")
+            if fault and fault["count"] > 0:
+                fault["count"] -= 1
+                return fault["body"] or "injected fault", fault["status"], {"Content-Type": "text/plain"}
         return server.create_token_response()
+
+    @app.post("/admin/faults")
+    def set_faults():
+        """Make the next `count` token requests of `client_id` answer `status` with a plain-text `body`."""
+        require_admin()
+        body = request.get_json(silent=True) or {}
+        with faults_lock:
+            faults[str(body.get("client_id", ""))] = {"status": int(body.get("status", 503)),
+                                                      "count": int(body.get("count", 1)),
+                                                      "body": str(body.get("body", ""))}
+        return "", 204
 
     @app.get("/jwks")
     def jwks_endpoint():

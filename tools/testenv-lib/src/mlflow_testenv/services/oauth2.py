@@ -4,7 +4,9 @@ Options: `--token-lifetime SECONDS` (default 3600), `--audience AUD` (default `m
 `--client-groups a,b` (groups claim of the default client). Admin API (Bearer
 MLFLOW_TESTENV_OAUTH2_ADMIN_TOKEN): POST /admin/clients {client_id?, client_secret?, groups?,
 scope?, token_lifetime?, audience?} -> {client_id, client_secret}; DELETE /admin/clients/<id>
-revokes; GET /admin/stats -> {"total": n, "by_client": {id: n}} counts POST /token calls.
+revokes; GET /admin/stats -> {"total": n, "by_client": {id: n}} counts POST /token calls;
+POST /admin/faults {client_id, status, count, body?} makes that client's next `count` token
+requests fail that way (per client, so parallel tests do not disturb each other).
 """
 
 from __future__ import annotations
