@@ -42,6 +42,15 @@ def es_base(tmp_path_factory: pytest.TempPathFactory) -> str:
     return _engine_base("es", tmp_path_factory)
 
 
+@pytest.fixture(scope="session")
+def server_url(engine_base: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    uri = f"{engine_base}/?index_prefix=server"
+    scheme = engine_base.split(":", 1)[0]
+    exports = session_service("mlflow", tmp_path_factory, ["--backend-store-uri", uri, "--registry-store-uri", uri],
+                              key=f"mlflow-on-{scheme}")
+    return exports["MLFLOW_TESTENV_MLFLOW_URL"]
+
+
 @pytest.fixture
 def store_uri(engine_base: str) -> str:
     """A fresh index prefix per test, so every test sees only its own data."""

@@ -8,16 +8,6 @@ import pytest
 import requests
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
-from mlflow_testenv import session_service
-
-
-@pytest.fixture(scope="session")
-def server_url(engine_base: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    uri = f"{engine_base}/?index_prefix=server"
-    scheme = engine_base.split(":", 1)[0]
-    exports = session_service("mlflow", tmp_path_factory, ["--backend-store-uri", uri, "--registry-store-uri", uri],
-                              key=f"mlflow-on-{scheme}")
-    return exports["MLFLOW_TESTENV_MLFLOW_URL"]
 
 
 def test_client_logs_and_reads_through_rest(server_url: str) -> None:
