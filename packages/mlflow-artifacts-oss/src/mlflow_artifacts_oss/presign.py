@@ -12,6 +12,7 @@ from urllib.parse import quote
 import oss2
 from mlflow.entities.multipart_upload import CreateMultipartUploadResponse, MultipartUploadCredential
 
+from mlflow_artifacts_oss.mlflow_api import CreatePresignedUploadResponse, PresignedDownloadUrlResponse
 from mlflow_artifacts_oss.transfer import content_type
 from mlflow_plugins_shared.errors import invalid_parameter
 
@@ -36,8 +37,6 @@ class PresignMixin:
     _call: Any
 
     def get_download_presigned_url(self, artifact_path: str, expiration: int = 300) -> Any:
-        from mlflow.entities.presigned_download import PresignedDownloadUrlResponse
-
         expiration = _check_expiry(expiration)
         key = self.location.key(artifact_path)
         head = self._call(f"HEAD {self.location.uri(key)}", lambda: self.bucket.head_object(key))
@@ -46,8 +45,6 @@ class PresignMixin:
         return PresignedDownloadUrlResponse(url=url, headers={}, file_size=head.content_length)
 
     def create_presigned_upload_url(self, artifact_path: str, expiration: int = 900) -> Any:
-        from mlflow.entities.presigned_upload import CreatePresignedUploadResponse
-
         key = self.location.key(artifact_path)
         ctype = content_type(key)
         url = self.bucket.sign_url("PUT", key, _check_expiry(expiration), slash_safe=True,
