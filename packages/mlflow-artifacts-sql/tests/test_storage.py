@@ -245,3 +245,24 @@ def test_log_artifacts_batches_many_small_files(db_url, tmp_path, monkeypatch):
     out = Path(repo.download_artifacts("many", str(tmp_path / "dl")))
     assert sorted(p.name for p in out.rglob("*.txt")) == sorted(f"f{i}.txt" for i in range(230))
     assert (out / "d3" / "f10.txt").read_bytes() == b"file 10"
+
+
+@pytest.mark.parametrize(
+    ("backend", "scheme"),
+    [("postgres", "postgresql+psycopg"), ("postgres", "postgresql+psycopg2"), ("mariadb", "mariadb+pymysql")],
+)
+def test_every_driver_spelling_round_trips(request, backend, scheme, tmp_path, monkeypatch, private_tables):
+    monkeypatch.setenv("MLFLOW_ARTIFACTS_SQL_CHUNK_SIZE", "64KiB")
+    url = request.getfixturevalue(f"{backend}_url")
+    url = scheme + url[url.index("://"):]
+    repo = SqlArtifactRepository(f"{url}/{unique_root()}")
+    assert repo._db.engine.dialect.driver == scheme.split("+")[1]
+    f = write(tmp_path / "src" / "r.bin", os.urandom(200_000))
+    repo.log_artifact(str(f), "x")
+    assert [(i.path, i.file_size) for i in repo.list_artifacts("x")] == [("x/r.bin", 200_000)]
+    out = repo.download_artifacts("x/r.bin", str(tmp_path / "dl"))
+    assert Path(out).read_bytes() == f.read_bytes()
+    _corrupt(repo, "flip")
+    with pytest.raises(MlflowException) as e:
+        repo.download_artifacts("x/r.bin", str(tmp_path / "dl2"))
+    assert e.value.error_code == "DATA_LOSS"

@@ -78,8 +78,7 @@ class Database:
         register_secret(__name__, self.password)
         self.where = display_url(self.url)
         self.tables: Tables = tables_for(settings.TABLE_PREFIX.get() or "mlflow_artifact_")
-        self.chunk_size: int = settings.CHUNK_SIZE.get() or 4 * 1024 * 1024
-        self.transaction_size: int = settings.TRANSACTION_SIZE.get() or 16 * 1024 * 1024
+        self._chunk_cap: int | None = None  # MySQL/MariaDB: what max_allowed_packet allows
         self._attempts = settings.RETRY_ATTEMPTS.get() or 5
         self._deadline = settings.RETRY_DEADLINE.get()
         try:
@@ -128,13 +127,20 @@ class Database:
                 "read max_allowed_packet", lambda c: int(c.exec_driver_sql("SELECT @@max_allowed_packet").scalar() or 0)
             )
             # pymysql escapes bytes: worst case doubles them.
-            limit = max(64 * 1024, (packet - _PACKET_OVERHEAD) // 2)
-            if self.chunk_size > limit:
-                _logger.info("chunk size lowered from %d to %d to fit max_allowed_packet=%d",
-                             self.chunk_size, limit, packet)
-                self.chunk_size = limit
-        self.transaction_size = max(self.transaction_size, self.chunk_size)
+            self._chunk_cap = max(64 * 1024, (packet - _PACKET_OVERHEAD) // 2)
+            if self.chunk_size < (settings.CHUNK_SIZE.get() or 0):
+                _logger.info("chunks capped at %d bytes to fit max_allowed_packet=%d", self._chunk_cap, packet)
         self._purge_stale_uploads()
+
+    # Read at each use, so a changed setting applies without a new engine.
+    @property
+    def chunk_size(self) -> int:
+        size = settings.CHUNK_SIZE.get() or 4 * 1024 * 1024
+        return min(size, self._chunk_cap) if self._chunk_cap else size
+
+    @property
+    def transaction_size(self) -> int:
+        return max(settings.TRANSACTION_SIZE.get() or 16 * 1024 * 1024, self.chunk_size)
 
     def _create_tables(self, conn: Connection) -> None:
         self.tables.metadata.create_all(conn, checkfirst=True)
