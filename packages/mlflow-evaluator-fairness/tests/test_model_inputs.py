@@ -16,10 +16,13 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from mlflow_plugins_shared.compat import MLFLOW_3_PLUS
+
 
 def _log_model(model, X):
+    where = {"name": "model"} if MLFLOW_3_PLUS else {"artifact_path": "model"}  # renamed in MLflow 3
     with mlflow.start_run():
-        info = mlflow.sklearn.log_model(model, name="model", input_example=X.iloc[:3])
+        info = mlflow.sklearn.log_model(model, input_example=X.iloc[:3], **where)
     return info.model_uri
 
 
