@@ -10,7 +10,7 @@ Measured (every figure names its engine):
 - `get_metric_history` of H points; `get_run` with 1,000 params and tags (500 + 500; MLflow
   allows 100 per batch).
 
-Quick (default): 4 x 25,000 points, R = 5,000 runs, H = 20,000. `--full`: 4 x 250,000 = 1,000,000
+Quick (default): 4 x 10,000 points, R = 2,000 runs, H = 10,000. `--full`: 4 x 250,000 = 1,000,000
 points, R = 100,000, H = 100,000 (the issue's sizes; takes long on 2 shared cores).
 
     python packages/mlflow-store-es/bench/run.py [--full] [--engines es,opensearch] --out bench.json
@@ -151,7 +151,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="", help="override, e.g. points=8000,runs=400,history=2000 (smoke runs)")
     args = ap.parse_args()
     sizes = ({"points": 1_000_000, "runs": 100_000, "history": 100_000} if args.full
-             else {"points": 100_000, "runs": 5_000, "history": 20_000})
+             else {"points": 40_000, "runs": 2_000, "history": 10_000})
     for item in filter(None, args.sizes.split(",")):
         k, v = item.split("=")
         sizes[k] = int(v)
