@@ -23,16 +23,26 @@ PREFIX = "e2e-proxied"
 
 @pytest.fixture(scope="session")
 def proxied_server(oss_env, tmp_path_factory) -> str:
-    # the server process inherits these: it builds OssArtifactRepository from them
-    os.environ.update({
+    # the server process inherits these from os.environ when it starts: it builds OssArtifactRepository
+    # from them. Put back afterwards so other packages' tests in the same session are not affected.
+    settings = {
         "MLFLOW_OSS_ENDPOINT_URL": oss_env["MLFLOW_TESTENV_OSS_ENDPOINT"],
         "MLFLOW_OSS_KEY_ID": oss_env["MLFLOW_TESTENV_OSS_KEY_ID"],
         "MLFLOW_OSS_KEY_SECRET": oss_env["MLFLOW_TESTENV_OSS_KEY_SECRET"],
         "MLFLOW_OSS_REGION": oss_env["MLFLOW_TESTENV_OSS_REGION"],
-    })
-    dest = f"oss://{oss_env['MLFLOW_TESTENV_OSS_BUCKET']}/{PREFIX}"
-    return session_service("mlflow", tmp_path_factory, ["--artifacts-destination", dest],
-                           key="mlflow-oss")["MLFLOW_TESTENV_MLFLOW_URL"]
+    }
+    saved = {k: os.environ.get(k) for k in settings}
+    os.environ.update(settings)
+    try:
+        dest = f"oss://{oss_env['MLFLOW_TESTENV_OSS_BUCKET']}/{PREFIX}"
+        return session_service("mlflow", tmp_path_factory, ["--artifacts-destination", dest],
+                               key="mlflow-oss")["MLFLOW_TESTENV_MLFLOW_URL"]
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 @pytest.fixture
