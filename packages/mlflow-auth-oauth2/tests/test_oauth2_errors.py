@@ -135,15 +135,18 @@ def test_token_endpoint_down_names_the_url_setting(gateway, oauth2, new_client, 
 
 
 def test_failed_renewal_keeps_the_still_valid_token(gateway, oauth2, jwt_check, new_client, use_client):
-    client = new_client(token_lifetime=10)  # renewal due after ~7.2-8 s, expiry at ~9-10 s (iat truncated)
+    import time
+
+    from joserfc import jwt
+
+    client = new_client(token_lifetime=10)  # renewal due 2 s before the token's exp
     use_client(client)
     mc = MlflowClient(tracking_uri=gateway.url)
     mc.search_experiments(max_results=1)
     first = jwt_check.last_token
-    import time
-
-    time.sleep(8.2)
-    _faults(oauth2, client, 500, 3)
-    mc.search_experiments(max_results=1)  # renewal fails (3 attempts); the old token is still valid
-    assert jwt_check.last_token == first and gateway.denied == []
-    assert client.token_requests() == 4
+    exp = jwt.decode(first, jwt_check.keys).claims["exp"]
+    time.sleep(max(0.0, exp - 1.2 - time.time()))  # renewal is due, the token is still valid
+    _faults(oauth2, client, 400, 1, "<html>maintenance</html>")  # not retried: fails at once
+    mc.search_experiments(max_results=1)
+    assert jwt_check.last_token == first and gateway.denied == []  # the old token was used, no error
+    assert client.token_requests() == 2
