@@ -162,6 +162,22 @@ class FileStore:
 
         return self.db.transaction("look up a file", tx, read_only=True)
 
+    def _head(self, path: str) -> tuple[StoredFile, bytes | None] | None:
+        """The file's row and its first chunk in one round trip (most artifacts are one chunk)."""
+        f, c = self.files, self.chunks
+        joined = f.outerjoin(c, sa.and_(c.c.file_id == f.c.id, c.c.seq == 0))
+        query = sa.select(f.c.id, f.c.size, f.c.sha256, f.c.chunk_count, c.c.data).select_from(joined).where(
+            f.c.path == path
+        )
+
+        def tx(conn: Connection) -> tuple[StoredFile, bytes | None] | None:
+            row = conn.execute(query).first()
+            if row is None:
+                return None
+            return StoredFile(row[0], path, int(row[1]), row[2], int(row[3])), row[4]
+
+        return self.db.transaction("look up a file", tx, read_only=True)
+
     def _chunk(self, file_id: str, seq: int) -> bytes | None:
         c = self.chunks
         binary = self.db.engine.dialect.driver == "psycopg"
@@ -181,9 +197,10 @@ class FileStore:
         """Stream the file into `out` chunk by chunk, verifying size and SHA-256."""
         previous: str | None = None
         for _ in range(_READ_ATTEMPTS):
-            stored = self.stat(path)
-            if stored is None:
+            head = self._head(path)
+            if head is None:
                 raise errors.not_found(f"No such artifact: '{path}'")
+            stored, first = head
             if stored.id == previous:
                 raise MlflowException(
                     f"Artifact '{path}' is damaged in the database: a chunk is missing", error_code=DATA_LOSS
@@ -194,7 +211,7 @@ class FileStore:
             size = 0
             complete = True
             for seq in range(stored.chunk_count):
-                data = self._chunk(stored.id, seq)
+                data = first if seq == 0 else self._chunk(stored.id, seq)
                 if data is None:  # replaced or deleted while we read: look again
                     complete = False
                     break
