@@ -222,7 +222,8 @@ def raw_request(base: str, method: str, path: str, token: str | None = None,
     return resp.status, out
 
 
-def shared_server(tmp_path_factory: Any, idp: Idp, key: str, args: list[str], health_path: str = "/health") -> dict[str, str]:
+def shared_server(tmp_path_factory: Any, idp: Idp, key: str, args: list[str],
+                  health_paths: tuple[str, ...] = ("/health",)) -> dict[str, str]:
     """An rbac server shared by all xdist workers, stopped when the session ends.
 
     Like `session_service`, but it also hands out the log path and health-checks under a
@@ -251,12 +252,12 @@ def shared_server(tmp_path_factory: Any, idp: Idp, key: str, args: list[str], he
         deadline = time.monotonic() + 240
         while True:
             try:
-                if requests.get(base + health_path, timeout=2).status_code == 200:
+                if any(requests.get(base + p, timeout=2).status_code == 200 for p in health_paths):
                     break
             except requests.RequestException:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
+                os.killpg(proc.pid, 9)  # the supervisor leads its own group
                 raise RuntimeError(f"rbac server {key} did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.3)
         info = {"base": base, "log": str(log), "admin_key": admin_key}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
@@ -177,3 +178,24 @@ def test_ui_assets_are_public_but_hold_no_data(server, raw):
     assert raw(server, "GET", "/health")[0] == 200
     status, _ = raw(server, "GET", "/api/2.0/mlflow/experiments/search")
     assert status == 401
+
+
+def _start_trace(server, exp_id):
+    body = {"trace": {"trace_info": {
+        "trace_id": f"tr-{uuid.uuid4().hex}", "trace_location": {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": exp_id}},
+        "request_time": "2026-01-01T00:00:00Z", "state": "OK"}}}
+    resp = server.call("POST", "/api/3.0/mlflow/traces", server.admin_key, json=body)
+    if resp.status_code == 404:
+        pytest.skip("this MLflow version has no /api/3.0/mlflow/traces (StartTraceV3)")
+    assert resp.status_code == 200, resp.text
+    return resp.json()["trace"]["trace_info"]["trace_id"]
+
+
+def test_assessment_trace_id_in_the_body_is_checked_too(server, raw, idp, user, hidden):
+    token = idp.token(user)
+    own_trace = _start_trace(server, server.experiment(token))
+    hidden_trace = _start_trace(server, hidden[0])
+    body = {"assessment": {"trace_id": hidden_trace, "assessment_name": "x", "feedback": {"value": 1},
+                           "source": {"source_type": "HUMAN", "source_id": user}}}
+    status, _ = raw(server, "POST", f"/api/3.0/mlflow/traces/{own_trace}/assessments", token, body=body)
+    assert status == 403

@@ -5,12 +5,15 @@ from __future__ import annotations
 from mlflow_app_rbac import paths, routes
 from mlflow_app_rbac.route_inventory import flask_routes, inventory
 
+from mlflow_plugins_shared.compat import SERVER_IS_ASGI
+
 
 def test_every_route_of_the_running_server_is_in_the_table(server):
     rows = server.admin("GET", "/api/2.0/rbac/routes").json()["routes"]
     sources = {r["source"] for r in rows}
-    assert sources == {"flask", "fastapi"}  # uvicorn: both the Flask url_map and the FastAPI routes
-    assert len(rows) > 300
+    # uvicorn (MLflow >= 3.3): both the Flask url_map and the FastAPI routes; gunicorn before
+    assert sources == ({"flask", "fastapi"} if SERVER_IS_ASGI else {"flask"})
+    assert len(rows) > 150
     missing = [(r["source"], r["method"], r["rule"]) for r in rows if r["check"] is None]
     assert missing == [], f"routes missing from mlflow_app_rbac/routes.py: {missing}"
 
@@ -20,8 +23,9 @@ def test_sensitive_routes_map_to_resource_checks(server):
     by = {(r["method"], r["rule"]): r for r in rows}
     assert by[("POST", "/graphql")]["check"] == "graphql"
     assert by[("GET", "/get-artifact")]["check"] == "run"
-    assert by[("PUT", "/api/2.0/mlflow-artifacts/artifacts/{artifact_path:path}")]["check"] == "artifact_path"
-    assert by[("PUT", "/api/2.0/mlflow-artifacts/artifacts/{artifact_path:path}")]["permission"] == "EDIT"
+    put = "/api/2.0/mlflow-artifacts/artifacts/" + ("{artifact_path:path}" if SERVER_IS_ASGI else "<path:artifact_path>")
+    assert by[("PUT", put)]["check"] == "artifact_path"
+    assert by[("PUT", put)]["permission"] == "EDIT"
     assert by[("POST", "/ajax-api/2.0/mlflow/upload-artifact")]["check"] == "run"
     assert by[("GET", "/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval")]["check"] == "run"
     assert by[("DELETE", "/api/2.0/mlflow/registered-models/delete")]["permission"] == "MANAGE"
@@ -34,7 +38,7 @@ def test_in_process_flask_app_is_fully_mapped():
     from mlflow.server import app
 
     rows = inventory(app, "", fastapi_app=None)
-    assert len(rows) == len(flask_routes(app)) > 300
+    assert len(rows) == len(flask_routes(app)) > 150
     assert [r for r in rows if r["check"] is None] == []
 
 

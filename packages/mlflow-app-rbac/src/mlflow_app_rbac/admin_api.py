@@ -140,6 +140,9 @@ def register(app: Flask, gate: Gate, prefixed: Any) -> None:
             ("api-keys", api_keys, ["GET", "POST"]), ("api-keys/<key_id>", revoke_api_key, ["DELETE"]),
             ("audit", audit, ["GET"]), ("routes", route_table, ["GET"]),
         ):
-            app.add_url_rule(prefixed(f"{base}/{rule}"), f"rbac{api.replace('/', '_').replace('-', '_')}_{fn.__name__}",
-                             endpoint(fn), methods=methods)
+            # where MLflow serves its own API depends on the version (3.0 kept /api at the root
+            # under --static-prefix), so the admin API answers at both
+            for i, path in enumerate(dict.fromkeys([prefixed(f"{base}/{rule}"), f"{base}/{rule}"])):
+                app.add_url_rule(path, f"rbac{api.replace('/', '_').replace('-', '_')}_{fn.__name__}_{i}",
+                                 endpoint(fn), methods=methods)
     _ = routes  # the rows for these routes live in routes.TABLE

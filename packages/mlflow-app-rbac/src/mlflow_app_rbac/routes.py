@@ -156,9 +156,17 @@ TABLE: list[tuple[str, str, Rule]] = [
     ("POST", f"{V3}/traces/metrics", exp(R, "experiment_ids")),
     ("POST", f"{V3}/traces/calculate-filter-correlation", exp(R, "experiment_ids")),
     ("PATCH,DELETE", f"{V3}/traces/{{trace_id}}/tags", trace(E, "path:trace_id")),
-    ("POST", f"{V3}/traces/{{trace_id}}/assessments", trace(E, "path:trace_id")),
+    # assessment handlers may take the trace id from the body too: both are checked
+    ("POST", f"{V3}/traces/{{trace_id}}/assessments", trace(E, "path:trace_id", "assessment.trace_id")),
     ("GET", f"{V3}/traces/{{trace_id}}/assessments/{{assessment_id}}", trace(R, "path:trace_id")),
-    ("PATCH,DELETE", f"{V3}/traces/{{trace_id}}/assessments/{{assessment_id}}", trace(E, "path:trace_id")),
+    ("PATCH,DELETE", f"{V3}/traces/{{trace_id}}/assessments/{{assessment_id}}",
+     trace(E, "path:trace_id", "assessment.trace_id")),
+    # MLflow 3.0-3.1 served the V3 trace API under /2.0 (one rule literally `{assessment.trace_id}`)
+    ("GET", f"{V2}/traces/{{trace_id}}", trace(R, "path:trace_id")),
+    ("POST", f"{V2}/traces/search", _rule("experiment", R, "experiment_ids", special="search_traces_v3")),
+    ("POST", f"{V2}/traces/{{trace_id}}/assessments", trace(E, "path:trace_id", "assessment.trace_id")),
+    ("PATCH,DELETE", f"{V2}/traces/{{trace_id}}/assessments/{{assessment_id}}",
+     trace(E, "path:trace_id", "assessment.trace_id")),
     ("POST", "/v1/traces", exp(E, "header:x-mlflow-experiment-id")),
     # registered models and prompts (prompts are registered models)
     ("POST", f"{V2}/registered-models/create", _rule("authenticated", special="create_model", mutates=True)),
