@@ -35,13 +35,11 @@ def _write(path: Path, data: bytes) -> Path:
     return path
 
 
-@pytest.fixture
-def local_repo(tmp_path: Path) -> LocalArtifactRepository:
+def make_local_repo(tmp_path: Path) -> LocalArtifactRepository:
     return LocalArtifactRepository(str(tmp_path / "local-reference"))
 
 
-@pytest.fixture
-def src_dir(tmp_path: Path) -> Path:
+def make_src_dir(tmp_path: Path) -> Path:
     d = tmp_path / "src"
     _write(d / "a.txt", b"hello")
     _write(d / "empty.bin", b"")
@@ -51,8 +49,36 @@ def src_dir(tmp_path: Path) -> Path:
     return d
 
 
+@pytest.fixture
+def local_repo(tmp_path: Path) -> LocalArtifactRepository:
+    return make_local_repo(tmp_path)
+
+
+@pytest.fixture
+def src_dir(tmp_path: Path) -> Path:
+    return make_src_dir(tmp_path)
+
+
+def _dl(tmp_path: Path) -> str:
+    """A fresh, existing download directory (MLflow's base class refuses missing ones)."""
+    d = tmp_path / "dl"
+    d.mkdir(exist_ok=True)
+    return str(d)
+
+
 class ArtifactRepositoryConformance:
-    """Tests every artifact repository plugin must pass. Provide a `repo` fixture."""
+    """Tests every artifact repository plugin must pass. Provide a `repo` fixture.
+
+    The kit's own fixtures come with the class: subclasses need not import them.
+    """
+
+    @pytest.fixture
+    def local_repo(self, tmp_path: Path) -> LocalArtifactRepository:
+        return make_local_repo(tmp_path)
+
+    @pytest.fixture
+    def src_dir(self, tmp_path: Path) -> Path:
+        return make_src_dir(tmp_path)
 
     @pytest.fixture
     def repo(self) -> Any:  # pragma: no cover - subclasses override
@@ -78,17 +104,17 @@ class ArtifactRepositoryConformance:
 
     def test_download_single_file(self, repo, src_dir, tmp_path):
         repo.log_artifacts(str(src_dir))
-        out = repo.download_artifacts("sub/b.bin", str(tmp_path / "dl"))
+        out = repo.download_artifacts("sub/b.bin", _dl(tmp_path))
         assert Path(out).read_bytes() == (src_dir / "sub" / "b.bin").read_bytes()
 
     def test_download_directory_roundtrip(self, repo, src_dir, tmp_path):
         repo.log_artifacts(str(src_dir), "model")
-        out = repo.download_artifacts("model", str(tmp_path / "dl"))
+        out = repo.download_artifacts("model", _dl(tmp_path))
         assert _tree(Path(out)) == _tree(src_dir)
 
     def test_download_everything(self, repo, src_dir, tmp_path):
         repo.log_artifacts(str(src_dir))
-        out = repo.download_artifacts("", str(tmp_path / "dl"))
+        out = repo.download_artifacts("", _dl(tmp_path))
         assert _tree(Path(out)) == _tree(src_dir)
 
     def test_overwrite_replaces_content(self, repo, tmp_path):
@@ -97,7 +123,7 @@ class ArtifactRepositoryConformance:
         _write(f, b"second")
         repo.log_artifact(str(f), "d")
         assert _listing(repo, "d") == [("d/f.txt", False, 6)]
-        out = repo.download_artifacts("d/f.txt", str(tmp_path / "dl"))
+        out = repo.download_artifacts("d/f.txt", _dl(tmp_path))
         assert Path(out).read_bytes() == b"second"
 
     def test_delete_file_and_directory(self, repo, src_dir):
@@ -116,7 +142,7 @@ class ArtifactRepositoryConformance:
 
     def test_missing_file_download_is_an_error(self, repo, tmp_path):
         with pytest.raises((MlflowException, OSError)):
-            repo.download_artifacts("does/not/exist.txt", str(tmp_path / "dl"))
+            repo.download_artifacts("does/not/exist.txt", _dl(tmp_path))
 
     @pytest.mark.parametrize("bad", ["../escape", "a/../../b", "/abs/path", "a\x00b"])
     def test_bad_artifact_paths_are_rejected(self, repo, tmp_path, bad):
