@@ -6,7 +6,22 @@ import hashlib
 import math
 from typing import Any
 
-from mlflow.entities import Experiment, ExperimentTag, Metric, Param, Run, RunData, RunInfo, RunInputs, RunOutputs, RunTag
+from mlflow.entities import (
+    Dataset,
+    DatasetInput,
+    Experiment,
+    ExperimentTag,
+    InputTag,
+    LoggedModelInput,
+    Metric,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunInputs,
+    RunOutputs,
+    RunTag,
+)
 
 MAX_FLOAT = 1.7976931348623157e308  # what MLflow's SQL store turns +/-inf into
 
@@ -81,6 +96,21 @@ def run_from_doc(src: dict[str, Any]) -> Run:
     return Run(
         run_info=run_info_from_doc(src),
         run_data=RunData(metrics=metrics, params=params, tags=tags),
-        run_inputs=RunInputs(dataset_inputs=[], model_inputs=[]),
+        run_inputs=run_inputs_from_doc(src.get("inputs") or {}),
         run_outputs=RunOutputs(model_outputs=[]),
     )
+
+
+def dataset_input_to_doc(di: DatasetInput) -> dict[str, Any]:
+    d = di.dataset
+    return {"name": d.name, "digest": d.digest, "source_type": d.source_type, "source": d.source,
+            "schema": d.schema, "profile": d.profile, "tags": [[t.key, t.value] for t in di.tags or []]}
+
+
+def run_inputs_from_doc(inputs: dict[str, Any]) -> RunInputs:
+    datasets = [
+        DatasetInput(Dataset(d["name"], d["digest"], d["source_type"], d["source"], d.get("schema"), d.get("profile")),
+                     [InputTag(k, v) for k, v in d.get("tags") or []])
+        for d in inputs.get("datasets") or []
+    ]
+    return RunInputs(dataset_inputs=datasets, model_inputs=[LoggedModelInput(m) for m in inputs.get("models") or []])

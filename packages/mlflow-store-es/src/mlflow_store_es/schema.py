@@ -36,7 +36,7 @@ MAPPINGS: dict[str, dict[str, Any]] = {
         "start_time": _LONG, "end_time": _LONG, "lifecycle_stage": _KW, "artifact_uri": _STORED,
         "deleted_time": _LONG, "params": _OPAQUE, "tags": _OPAQUE, "latest": _OPAQUE,
         "metric_keys": _KW, "metric_kv": _KW, "param_keys": _KW, "param_kv": _KW, "tag_keys": _KW,
-        "tag_kv": _KW, "inputs": _OPAQUE,
+        "tag_kv": _KW, "inputs": _OPAQUE, "dataset_kv": _KW,
     },
     "metrics": {
         "run_id": _KW, "key": _KW, "step": _LONG, "timestamp": _LONG, "value": _STORED,

@@ -46,6 +46,7 @@ def index_fields(src: dict[str, Any]) -> dict[str, list[str]]:
         "param_kv": [kv(k, v) for k, v in params.items()],
         "tag_keys": list(tags),
         "tag_kv": [kv(k, v) for k, v in tags.items()],
+        "dataset_kv": [kv(d["name"], d["digest"]) for d in (src.get("inputs") or {}).get("datasets") or []],
     }
 
 
@@ -106,7 +107,7 @@ def prefilter(parsed: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 _RUN_ATTRIBUTES = ["run_id", "experiment_id", "run_name", "user_id", "status", "start_time", "end_time",
-                   "lifecycle_stage", "artifact_uri", "latest"]
+                   "lifecycle_stage", "artifact_uri", "latest", "inputs"]
 
 
 def needed_source(parsed: list[dict[str, Any]], order_by: list[str] | None) -> list[str]:

@@ -7,13 +7,14 @@ every clause against one blank run before searching.
 
 from __future__ import annotations
 
-from mlflow.entities import Run, RunData, RunInfo
+from mlflow.entities import Run, RunData, RunInfo, RunInputs
 from mlflow.utils.search_utils import SearchUtils
 
 _BLANK_RUN = Run(
     run_info=RunInfo(run_id="", experiment_id="", user_id="", status="RUNNING", start_time=0, end_time=0,
                      lifecycle_stage="active", run_name=""),
     run_data=RunData(),
+    run_inputs=RunInputs(dataset_inputs=[], model_inputs=[]),
 )
 
 

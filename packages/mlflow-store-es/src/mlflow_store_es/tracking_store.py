@@ -27,7 +27,8 @@ from mlflow.protos.databricks_pb2 import (
 from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.tracking import SEARCH_MAX_RESULTS_DEFAULT, SEARCH_MAX_RESULTS_THRESHOLD
 from mlflow.store.tracking.abstract_store import AbstractStore
-from mlflow.utils.mlflow_tags import MLFLOW_RUN_NAME, _get_run_name_from_tags
+from mlflow.entities.dataset_summary import _DatasetSummary
+from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT, MLFLOW_RUN_NAME, _get_run_name_from_tags
 from mlflow.utils.name_utils import _generate_random_name, _generate_unique_integer_id
 from mlflow.utils.search_utils import SearchExperimentsUtils, SearchUtils
 from mlflow.utils.time import get_current_time_millis
@@ -35,6 +36,7 @@ from mlflow.utils.uri import append_to_uri_path, resolve_uri_if_local
 from mlflow.utils.validation import (
     _validate_batch_log_data,
     _validate_batch_log_limits,
+    _validate_dataset_inputs,
     _validate_experiment_artifact_location_length,
     _validate_experiment_id,
     _validate_experiment_name,
@@ -52,6 +54,7 @@ from mlflow_plugins_shared.strict import SERVER_CALLED_UNDECLARED, StrictMixin
 
 from mlflow_store_es.client import dumps
 from mlflow_store_es.codec import (
+    dataset_input_to_doc,
     doc_id,
     encode_value,
     experiment_from_doc,
@@ -384,6 +387,40 @@ class EsTrackingStore(StrictMixin, AbstractStore):
             out.extend(MetricWithRunId(m, run_id) for m in hist)
         out.sort(key=lambda m: (m.run_id, m.step, m.timestamp))
         return out[:max_results]
+
+    # -- inputs ----------------------------------------------------------------------------
+    def log_inputs(self, run_id, datasets=None, models=None):
+        _validate_run_id(run_id)
+        if datasets is not None:
+            if not isinstance(datasets, list):
+                raise MlflowException(f"Argument 'datasets' should be a list, got '{type(datasets).__name__}'",
+                                      INVALID_PARAMETER_VALUE)
+            _validate_dataset_inputs(datasets)
+
+        def change(src: dict[str, Any]) -> None:
+            inputs = src.setdefault("inputs", {})
+            have = {(d["name"], d["digest"]) for d in inputs.get("datasets") or []}
+            for di in datasets or []:
+                if (di.dataset.name, di.dataset.digest) not in have:
+                    have.add((di.dataset.name, di.dataset.digest))
+                    inputs.setdefault("datasets", []).append(dataset_input_to_doc(di))
+            for m in models or []:
+                if m.model_id not in (inputs.get("models") or []):
+                    inputs.setdefault("models", []).append(m.model_id)
+
+        self._update_run(run_id, change)
+
+    def _search_datasets(self, experiment_ids):
+        query = {"bool": {"filter": [{"terms": {"experiment_id": [str(e) for e in experiment_ids]}},
+                                     {"exists": {"field": "dataset_kv"}}]}}
+        seen: dict[tuple[str, str, str, str | None], None] = {}
+        for h in self.client.scan(self.ix.runs, query, [{"run_id": "asc"}], source=["experiment_id", "inputs"]):
+            for d in (h["_source"].get("inputs") or {}).get("datasets") or []:
+                context = next((v for k, v in d.get("tags") or [] if k == MLFLOW_DATASET_CONTEXT), None)
+                seen[(h["_source"]["experiment_id"], d["name"], d["digest"], context)] = None
+                if len(seen) >= 1000:
+                    break
+        return [_DatasetSummary(experiment_id=e, name=n, digest=g, context=c) for e, n, g, c in list(seen)[:1000]]
 
     # -- search ----------------------------------------------------------------------------
     def _search_runs(self, experiment_ids, filter_string, run_view_type, max_results, order_by, page_token):
