@@ -52,6 +52,12 @@ def test_bad_values_name_setting_and_problem(parse, raw, fragment):
     assert fragment in e.value.message
 
 
+def test_required_secret_setting_message_is_readable():
+    with pytest.raises(MlflowException) as e:
+        Setting("MLFLOW_X_TOKEN_FILE", str, required=True, doc="Path of the token file.").get({})
+    assert e.value.message == "MLFLOW_X_TOKEN_FILE: is not set. Path of the token file."
+
+
 def test_secret_values_are_never_shown():
     s = Setting("X_SECRET_SIZE", as_int(), secret=True)
     with pytest.raises(MlflowException) as e:

@@ -64,6 +64,8 @@ def test_version_gates():
 def test_error_helpers_codes_and_redaction():
     e = errors.config_error("MLFLOW_X_URL", "cannot reach https://u:pw12345@h/")
     assert e.error_code == "INVALID_PARAMETER_VALUE" and "pw12345" not in e.message and "MLFLOW_X_URL" in e.message
+    e = errors.config_error("MLFLOW_BEARER_TOKEN_FILE", "is not set; point it at the token file")
+    assert e.message == "MLFLOW_BEARER_TOKEN_FILE: is not set; point it at the token file"
     assert errors.unavailable("down").error_code == "TEMPORARILY_UNAVAILABLE"
     assert errors.unauthenticated("who", "tok-abc").error_code == "UNAUTHENTICATED"
     assert errors.not_found("x").error_code == "RESOURCE_DOES_NOT_EXIST"

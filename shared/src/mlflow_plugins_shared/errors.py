@@ -35,8 +35,12 @@ def invalid_parameter(message: str, *secrets: str) -> MlflowException:
 
 
 def config_error(setting: str, problem: str, *secrets: str) -> MlflowException:
-    """A misconfiguration: the message names the setting the user has to fix."""
-    return _exc(f"{setting}: {problem}", INVALID_PARAMETER_VALUE, secrets)
+    """A misconfiguration: the message names the setting the user has to fix.
+
+    Only the problem text is redacted: a setting's name (`MLFLOW_BEARER_TOKEN_FILE`) is not a
+    secret, and scrubbing it as `key: value` would mask the first word of the problem.
+    """
+    return MlflowException(f"{setting}: {redact_text(problem, secrets=secrets)}", error_code=INVALID_PARAMETER_VALUE)
 
 
 def not_found(message: str) -> MlflowException:

@@ -110,7 +110,9 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """Free for a server: one in TIME_WAIT counts as free (servers bind with SO_REUSEADDR)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
