@@ -8,7 +8,6 @@ import uuid
 import pytest
 from mlflow.entities import Metric, Param, RunTag, ViewType
 from mlflow.exceptions import MlflowException
-
 from mlflow_store_es.tracking_store import EsTrackingStore
 
 

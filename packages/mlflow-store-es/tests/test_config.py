@@ -1,7 +1,7 @@
 import pytest
 from mlflow.exceptions import MlflowException
-
 from mlflow_store_es.config import SETTINGS, parse_store_uri
+
 from mlflow_plugins_shared.settings import settings_table
 
 

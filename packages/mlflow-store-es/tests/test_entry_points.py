@@ -2,6 +2,7 @@
 
 from mlflow_plugins_shared.testing import entry_points
 
+
 def test_tracking_store_elasticsearch():
     assert entry_points.tracking_store_builder('elasticsearch').__name__ == 'EsTrackingStore'
 

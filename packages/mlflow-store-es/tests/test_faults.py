@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 from mlflow.entities import Metric
-from mlflow_testenv import start_service
-
 from mlflow_store_es.tracking_store import EsTrackingStore
+
+from mlflow_testenv import start_service
 
 
 def _ingest_through_restart(per_writer: int, tmp_path, make_gateway) -> None:

@@ -17,7 +17,6 @@ from typing import Any
 from mlflow_plugins_shared.errors import invalid_parameter, permission_denied, unauthenticated, unavailable
 from mlflow_plugins_shared.redact import redact_text
 from mlflow_plugins_shared.retry import http_status_is_transient, retrying
-
 from mlflow_store_es.config import EsConfig
 
 _logger = logging.getLogger(__name__)
@@ -261,7 +260,10 @@ class EsClient:
             body = "".join(lines[i] + "\n" + lines[i + 1] + "\n" for i in pending)
             r = self.request("POST", "/_bulk", params={"refresh": refresh or self.cfg.refresh}, body=body, ndjson=True)
             retry = []
-            for i, item in zip(pending, r.get("items", [])):
+            items = r.get("items", [])
+            if len(items) != len(pending):
+                raise unavailable(f"{self.cfg.engine} answered a bulk of {len(pending)} actions with {len(items)} results")
+            for i, item in zip(pending, items, strict=True):
                 res = next(iter(item.values()))
                 status = int(res.get("status", 200))
                 if http_status_is_transient(status) and attempt + 1 < 8:

@@ -73,12 +73,13 @@ def experiment_from_doc(src: dict[str, Any]) -> Experiment:
 
 
 def run_info_from_doc(src: dict[str, Any]) -> RunInfo:
+    # MLflow's own stores pass None for an unset user/start time; its annotations say str/int
     return RunInfo(
         run_id=src["run_id"],
         experiment_id=src["experiment_id"],
-        user_id=src.get("user_id"),
+        user_id=src.get("user_id"),  # type: ignore[arg-type]
         status=src["status"],
-        start_time=src.get("start_time"),
+        start_time=src.get("start_time"),  # type: ignore[arg-type]
         end_time=src.get("end_time"),
         lifecycle_stage=src["lifecycle_stage"],
         artifact_uri=src.get("artifact_uri"),

@@ -51,7 +51,6 @@ from mlflow.utils.validation import (
 )
 
 from mlflow_plugins_shared.strict import StrictMixin
-
 from mlflow_store_es.client import dumps
 from mlflow_store_es.codec import doc_id
 from mlflow_store_es.connection import connect
@@ -150,7 +149,7 @@ class EsRegistryStore(StrictMixin, AbstractRegistryStore):
         aliases = src.get("aliases") or {}
         latest: dict[str, dict[str, Any]] = {}
         for mv in versions:
-            stage = mv.get("current_stage")
+            stage = str(mv.get("current_stage"))
             if stage not in latest or latest[stage]["version"] < mv["version"]:
                 latest[stage] = mv
         return RegisteredModel(

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from mlflow.entities import Experiment, Metric, Run, RunInfo, RunStatus, ViewType
+from mlflow.entities.dataset_summary import _DatasetSummary
 from mlflow.entities.lifecycle_stage import LifecycleStage
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import (
@@ -27,7 +28,6 @@ from mlflow.protos.databricks_pb2 import (
 from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.tracking import SEARCH_MAX_RESULTS_DEFAULT, SEARCH_MAX_RESULTS_THRESHOLD
 from mlflow.store.tracking.abstract_store import AbstractStore
-from mlflow.entities.dataset_summary import _DatasetSummary
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT, MLFLOW_RUN_NAME, _get_run_name_from_tags
 from mlflow.utils.name_utils import _generate_random_name, _generate_unique_integer_id
 from mlflow.utils.search_utils import SearchExperimentsUtils, SearchUtils
@@ -51,7 +51,6 @@ from mlflow.utils.validation import (
 )
 
 from mlflow_plugins_shared.strict import SERVER_CALLED_UNDECLARED, StrictMixin
-
 from mlflow_store_es.client import dumps
 from mlflow_store_es.codec import (
     dataset_input_to_doc,
@@ -489,10 +488,10 @@ def _apply_batch(src: dict[str, Any], run_id: str, metrics: list[Metric], params
         current[p.key] = value
     latest = src.setdefault("latest", {})
     for m in metrics:
-        new = [encode_value(m.value), int(m.timestamp), int(m.step)]
+        value, ts, step = encode_value(m.value), int(m.timestamp), int(m.step)
         old = latest.get(m.key)
-        if old is None or latest_order(new[2], new[1], new[0]) > latest_order(old[2], old[1], old[0]):
-            latest[m.key] = new
+        if old is None or latest_order(step, ts, value) > latest_order(int(old[2]), int(old[1]), str(old[0])):
+            latest[m.key] = [value, ts, step]
     for t in tags:
         src.setdefault("tags", {})[t.key] = _str(t.value)
         if t.key == MLFLOW_RUN_NAME:

@@ -256,7 +256,7 @@ def sqlite_reference_store(root: Path, store_class: Any = None) -> Any:
 def compare(reference: list[Observation], candidate: list[Observation]) -> list[str]:
     """Human-readable differences (empty when the stores agree)."""
     diffs = []
-    for (label, want), (label2, got) in zip(reference, candidate):
+    for (label, want), (label2, got) in zip(reference, candidate, strict=False):  # lengths compared below
         assert label == label2, f"scenario diverged: {label} vs {label2}"
         if want != got:
             diffs.append(f"{label}:\n  MLflow SqlAlchemyStore: {str(want)[:400]}\n  candidate:             {str(got)[:400]}")
