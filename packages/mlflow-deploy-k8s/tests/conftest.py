@@ -78,6 +78,12 @@ def model_uris(tracking_uri: str) -> list[str]:
     return uris
 
 
+def serve_env(tracking_uri: str) -> dict[str, str]:
+    """`mlflow models serve` execs `uvicorn`: this venv's bin dir must be on PATH."""
+    path = f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"
+    return {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "PATH": path}
+
+
 def _free_port(host: str) -> int:
     with socket.socket() as s:
         s.bind((host, 0))
@@ -91,7 +97,7 @@ def _serve(model_uri: str, tracking_uri: str) -> ModelServer:
     proc = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "-h", host, "-p", str(port),
          "--env-manager", "local", "--workers", "1"],
-        env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        env=serve_env(tracking_uri), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
         start_new_session=True)
     return ModelServer(model_uri, host, port, proc)
 

@@ -20,7 +20,7 @@ def test_run_local_serves_the_model(model_uris: list[str], tracking_uri: str) ->
     proc = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "deployments", "run-local", "-t", "k8s", "--name", "local-iris",
          "-m", model_uris[0], "-C", f"port={port}"],
-        env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}, start_new_session=True,
+        env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}, start_new_session=True,  # PATH as a user has it
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_ping(f"http://127.0.0.1:{port}", proc)
@@ -28,7 +28,8 @@ def test_run_local_serves_the_model(model_uris: list[str], tracking_uri: str) ->
         resp = requests.post(f"http://127.0.0.1:{port}/invocations", json={"dataframe_records": [row]}, timeout=30)
         assert resp.json() == {"predictions": [2]}
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
 
 

@@ -92,7 +92,8 @@ class K8sSubmittedRun(SubmittedRun):
             return  # already over: nothing to cancel, keep its outcome
         try:
             self.watcher.batch.delete_namespaced_job(
-                self.job_name, self.namespace, body=k8s.V1DeleteOptions(propagation_policy="Foreground"))
+                self.job_name, self.namespace, body=k8s.V1DeleteOptions(propagation_policy="Foreground"),
+                _preload_content=False)  # raw: kubernetes>=34 cannot parse every Status a delete returns
         except ApiException as e:
             if e.status != 404:
                 raise unavailable(f"cannot delete job {self.job_name}: HTTP {e.status} {e.reason}") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -233,7 +234,8 @@ class K8sDeploymentClient(BaseDeploymentClient):
     @staticmethod
     def _delete_quietly(delete: Any, name: str, ns: str) -> None:
         try:
-            delete(name, ns)
+            # raw response: kubernetes>=34 fails to parse the Status some deletes return
+            delete(name, ns, _preload_content=False)
         except ApiException as e:
             if e.status != 404:
                 raise _api_error(f"deleting {ns}/{name}", e) from None
@@ -333,7 +335,9 @@ def run_local(name: str, model_uri: str, flavor: str | None = None, config: dict
     cmd = [sys.executable, "-m", "mlflow", "models", "serve", "--model-uri", model_uri, "--host", "127.0.0.1",
            "--port", str(opts.port), "--workers", str(opts.workers), "--env-manager", opts.env_manager]
     print(f"Serving {model_uri} as {name!r} on http://127.0.0.1:{opts.port} (Ctrl-C to stop)", flush=True)
-    proc = subprocess.Popen(cmd)
+    # `mlflow models serve` execs uvicorn/gunicorn by name: find them next to this Python (an unactivated venv)
+    env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.Popen(cmd, env=env)
     try:
         code = proc.wait()
     except KeyboardInterrupt:

@@ -50,8 +50,10 @@ def connect(target: Target) -> tuple[k8s.ApiClient, str]:
         api = kube_config.new_client_from_config(config_file=path, context=chosen["name"])
     except kube_config.ConfigException as e:
         raise config_error(KUBECONFIG.env, f"cannot load Kubernetes credentials: {e}") from None
-    except OSError as e:
+    except (OSError, ValueError) as e:
         raise config_error(KUBECONFIG.env, f"cannot read the kubeconfig: {e}") from None
+    except Exception as e:  # a malformed file surfaces as whatever the YAML/config parser raises
+        raise config_error(KUBECONFIG.env, f"cannot read the kubeconfig: {type(e).__name__}: {e}") from None
     return api, target.namespace or chosen.get("context", {}).get("namespace") or "default"
 
 
