@@ -25,7 +25,7 @@ def test_run_is_in_the_es_store_with_params_metrics_and_context_tags(rest, alice
     # default evaluator and fairness evaluator on one run
     assert "accuracy_score" in metrics
     assert "demographic_parity_difference" in metrics
-    assert any(k.startswith("group/size_band=") for k in metrics)
+    assert any(k.startswith("group/size_band/") for k in metrics)
     # run context provider
     assert tags["context.tag.team"] == "integration" and tags["context.tag.cost_center"] == "42"
     assert tags["context.host.python"].startswith("3.")

@@ -94,3 +94,5 @@ def test_settings_table_lists_each_variable():
     table = settings_table([Setting("A_B", str, default="x", doc="first"), Setting("C_D", str, required=True, doc="second")])
     assert "| `A_B` | `x` | first |" in table
     assert "| `C_D` | (required) | second |" in table
+    listed = settings_table([Setting("E_F", as_list(), default=["RS256", "ES256"], doc="algs"), Setting("G", str, default=[])])
+    assert "| `E_F` | `RS256,ES256` | algs |" in listed and "| `G` |  |" in listed

@@ -189,6 +189,13 @@ def settings_table(settings: Iterable[Setting[Any]]) -> str:
     """A Markdown table of settings, for READMEs (kept in sync by a test)."""
     rows = ["| variable | default | description |", "|---|---|---|"]
     for s in settings:
-        default = "(required)" if s.required else ("" if s.default is None else f"`{s.default}`")
+        if s.required:
+            default = "(required)"
+        elif s.default is None or s.default == [] or s.default == "":
+            default = ""
+        elif isinstance(s.default, (list, tuple, set, frozenset)):
+            default = f"`{','.join(str(v) for v in s.default)}`"
+        else:
+            default = f"`{getattr(s.default, 'name', s.default)}`"
         rows.append(f"| `{s.env}` | {default} | {s.doc} |")
     return "\n".join(rows)

@@ -182,7 +182,8 @@ def start_service(
         except Exception as e:
             _terminate(proc.pid, 10)
             raise TestenvError(f"{name}: setup after start failed: {e}\nLog tail:\n{_tail(log_path)}") from e
-    running_ = Running(name, proc.pid, port, str(workdir), launch.exports, args, recorded=record)
+    exports = {**launch.exports, f"MLFLOW_TESTENV_{name.upper().replace('-', '_')}_LOG": str(log_path)}
+    running_ = Running(name, proc.pid, port, str(workdir), exports, args, recorded=record)
     if record:
         _remember(running_)
     return running_

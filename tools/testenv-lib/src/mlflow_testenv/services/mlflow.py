@@ -28,8 +28,15 @@ class MlflowServerService(Service):
             opts += ["--workers", "1"]
         cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), *opts]
         env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "PYTHONUNBUFFERED": "1"}
+        prefix = ""
+        for i, a in enumerate(opts):
+            if a == "--static-prefix" and i + 1 < len(opts):
+                prefix = opts[i + 1]
+            elif a.startswith("--static-prefix="):
+                prefix = a.split("=", 1)[1]
+        health_url = f"{url}{prefix.rstrip('/')}/health"
         return Launch(cmd=cmd, exports={"MLFLOW_TESTENV_MLFLOW_URL": url}, env=env,
-                      health=lambda: http_ok(f"{url}/health"), timeout=120)
+                      health=lambda: http_ok(health_url) or http_ok(f"{url}/health"), timeout=120)
 
 
 SERVICE = MlflowServerService()
