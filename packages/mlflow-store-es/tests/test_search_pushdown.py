@@ -13,7 +13,7 @@ def test_sortable_encoding_keeps_numeric_order():
 def test_keys_never_become_field_names():
     src = {"params": {"a.b": "1"}, "tags": {"t": "x" * 9000}, "latest": {"m": ["nan", 1, 0], "n": ["2.0", 1, 0]}}
     fields = index_fields(src)
-    assert set(fields) == {"metric_keys", "metric_kv", "param_keys", "param_kv", "tag_keys", "tag_kv"}
+    assert set(fields) == {"metric_keys", "metric_kv", "param_keys", "param_kv", "tag_keys", "tag_kv", "dataset_kv"}
     assert fields["param_kv"] == [f"a.b{SEP}1"]
     assert fields["metric_kv"] == [f"n{SEP}{sortable(2.0)}"]  # NaN is never range-matched
     assert fields["tag_kv"] == [kv("t", "x" * 9000)] and len(fields["tag_kv"][0]) < 100
