@@ -1,5 +1,7 @@
 import logging
 
+import pytest
+
 from mlflow_plugins_shared.logs import get_logger, register_secret
 from mlflow_plugins_shared.redact import Secret, redact_headers, redact_text, redact_uri
 
@@ -11,8 +13,9 @@ def test_redact_uri_password_and_query_secrets():
     assert "sslmode=require" in out
 
 
-def test_redact_uri_without_secrets_is_unchanged():
-    uri = "elasticsearch://localhost:9200/?index_prefix=mlflow"
+@pytest.mark.parametrize("uri", ["elasticsearch://localhost:9200/?index_prefix=mlflow", "sqlite:////abs/x.db/a",
+                                 "sqlite:///rel.db", "mssql+pyodbc://h/db?driver=ODBC+Driver+18+for+SQL+Server"])
+def test_redact_uri_without_secrets_is_unchanged(uri):
     assert redact_uri(uri) == uri
 
 

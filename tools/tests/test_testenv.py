@@ -93,3 +93,26 @@ def test_taken_port_is_reported():
             start_service("es", port=srv.port, record=False)
     finally:
         srv.stop()
+
+
+def test_postgres_restarts_with_pooled_clients_connected():
+    """A fast shutdown: a client holding a connection must not block stop/restart."""
+    import sqlalchemy
+
+    srv = start_service("postgres", parent_pid=os.getpid())
+    try:
+        url = srv.exports["MLFLOW_TESTENV_POSTGRES_URL"].replace("postgresql://", "postgresql+psycopg2://")
+        engine = sqlalchemy.create_engine(url)
+        with engine.begin() as c:
+            c.execute(sqlalchemy.text("create table kept (v int)"))
+            c.execute(sqlalchemy.text("insert into kept values (7)"))
+        idle = engine.connect()  # stays open across the restart
+        srv = srv.restart()
+        fresh = sqlalchemy.create_engine(url)
+        with fresh.connect() as c:
+            assert c.execute(sqlalchemy.text("select v from kept")).scalar() == 7
+        fresh.dispose()
+        idle.invalidate()
+        engine.dispose()
+    finally:
+        srv.stop()

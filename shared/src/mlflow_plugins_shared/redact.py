@@ -42,6 +42,8 @@ def redact_uri(uri: str) -> str:
         query = urlencode(
             [(k, MASK if is_sensitive_key(k) else v) for k, v in pairs], safe="*+/:"
         )
+    if netloc == parts.netloc and query == parts.query:
+        return uri  # nothing to hide: keep it byte for byte (urlunsplit drops `//` of sqlite:////abs)
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 

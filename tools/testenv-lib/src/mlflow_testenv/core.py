@@ -41,6 +41,12 @@ class Launch:
     cwd: str | None = None
     timeout: float = 60.0
     after_healthy: Callable[[], None] | None = None
+    # The signal that stops the server promptly (postgres: SIGINT = fast shutdown; SIGTERM would
+    # wait for pooled clients to disconnect, and a restart would then find its pid file).
+    stop_signal: int = signal.SIGTERM
+    # Run the server as this OS user (servers that refuse root); the supervisor drops privileges
+    # itself so that stop signals reach the server directly (runuser would not forward them).
+    user: str | None = None
 
 
 class Service:
@@ -156,6 +162,9 @@ def start_service(
     sup_cmd = [sys.executable, "-m", "mlflow_testenv.supervise"]
     if parent_pid:
         sup_cmd += ["--parent-pid", str(parent_pid)]
+    sup_cmd += ["--stop-signal", str(int(launch.stop_signal))]
+    if launch.user:
+        sup_cmd += ["--user", launch.user]
     sup_cmd += ["--", *launch.cmd]
     env = {**os.environ, **launch.env}
     with open(log_path, "ab") as log:

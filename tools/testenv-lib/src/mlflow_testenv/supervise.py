@@ -1,6 +1,6 @@
 """Runs one server process; stops it on SIGTERM/SIGINT or when a watched parent process dies.
 
-`python -m mlflow_testenv.supervise [--parent-pid PID] -- cmd ...`
+`python -m mlflow_testenv.supervise [--parent-pid PID] [--stop-signal N] -- cmd ...`
 """
 
 from __future__ import annotations
@@ -14,12 +14,26 @@ import time
 
 def main(argv: list[str]) -> int:
     parent = None
-    if argv[:1] == ["--parent-pid"]:
-        parent = int(argv[1])
+    stop_signal = signal.SIGTERM
+    user = None
+    while argv[:1] in (["--parent-pid"], ["--stop-signal"], ["--user"]):
+        if argv[0] == "--parent-pid":
+            parent = int(argv[1])
+        elif argv[0] == "--user":
+            user = argv[1]
+        else:
+            stop_signal = signal.Signals(int(argv[1]))
         argv = argv[2:]
     if argv[:1] == ["--"]:
         argv = argv[1:]
-    child = subprocess.Popen(argv)
+    if user:
+        import pwd
+
+        pw = pwd.getpwnam(user)
+        child = subprocess.Popen(argv, user=pw.pw_uid, group=pw.pw_gid, extra_groups=[],
+                                 env={**os.environ, "HOME": pw.pw_dir, "USER": user})
+    else:
+        child = subprocess.Popen(argv)
     stopping = False
 
     def stop(*_: object) -> None:
@@ -38,9 +52,9 @@ def main(argv: list[str]) -> int:
             break
         time.sleep(0.2)
     if child.poll() is None:
-        child.terminate()
+        child.send_signal(stop_signal)
         try:
-            child.wait(10)
+            child.wait(20)
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()

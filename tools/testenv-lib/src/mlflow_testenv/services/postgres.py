@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -40,7 +41,7 @@ class PostgresService(Service):
 
     def launch(self, workdir: Path, port: int, args: list[str]) -> Launch:
         sock = str(workdir / "sock")
-        cmd = [*self._as(), str(_bindir() / "postgres"), "-D", str(workdir / "data"), "-p", str(port),
+        cmd = [str(_bindir() / "postgres"), "-D", str(workdir / "data"), "-p", str(port),
                "-k", sock, "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", *args]
         psql = [*self._as(), str(_bindir() / "psql"), "-h", sock, "-p", str(port), "-U", "postgres", "-v", "ON_ERROR_STOP=1"]
 
@@ -55,7 +56,8 @@ class PostgresService(Service):
                 run([*psql, "-c", f"create database {TEST_DB} owner {TEST_USER}"], "create database")
 
         exports = db_exports("postgres", f"postgresql://{TEST_USER}:{TEST_PASSWORD}@127.0.0.1:{port}/{TEST_DB}", port)
-        return Launch(cmd=cmd, exports=exports, health=health, after_healthy=setup, timeout=60)
+        return Launch(cmd=cmd, exports=exports, health=health, after_healthy=setup, timeout=60,
+                      stop_signal=signal.SIGINT, user=self.os_user or None)
 
 
 SERVICE = PostgresService()
