@@ -64,6 +64,8 @@ def main() -> int:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     rounds = 20 if args.full else 5
+    # the local-backend anchor runs `mlflow`/`python` by name: use this interpreter's environment
+    os.environ["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"
 
     import mlflow
     from kubernetes import client, config

@@ -34,7 +34,7 @@ def _assert_nothing_created(api: client.ApiClient, tracking_uri: str, experiment
     ({"backoffLimit": -1}, "'backoffLimit': must be a non-negative integer"),
     ({"imagePullPolicy": "Sometimes"}, "'imagePullPolicy': 'Sometimes'; allowed: Always, IfNotPresent, Never"),
     ({"env": {"AWS_SECRET_ACCESS_KEY": "abc123secret"}}, "looks like a secret"),
-    ({"secretEnv": {"TOKEN": "no-key"}}, "expected VAR: 'secret-name/key'"),
+    ({"secretEnv": {"TOKEN": "no-key"}}, "the entry for TOKEN must be 'secret-name/key'"),
     ({"labels": {"team": "a b"}}, "is not a valid label value"),
     ({"resources": {"cpu": "1"}}, "'resources': expected {requests"),
     ({"jobTemplate": "/nonexistent/job.yaml"}, "file '/nonexistent/job.yaml' does not exist"),

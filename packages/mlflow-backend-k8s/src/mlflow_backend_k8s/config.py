@@ -161,7 +161,8 @@ def _secret_env(raw: dict[str, Any]) -> dict[str, tuple[str, str]]:
     for var, ref in _str_map(raw, "secretEnv").items():
         secret, _, key = ref.partition("/")
         if not ENV_NAME_RE.match(var) or not DNS_SUBDOMAIN_RE.match(secret) or not key:
-            raise config_error(_key("secretEnv"), f"{var!r}: expected VAR: 'secret-name/key', got {ref!r}")
+            raise config_error(_key("secretEnv"), f"the entry for {var} must be 'secret-name/key' "
+                                                  f"(valid Secret name, non-empty key), got {ref!r}")
         out[var] = (secret, key)
     return out
 
