@@ -73,7 +73,7 @@ apt_opts=(
 )
 
 log "Building kube-apiserver + kube-controller-manager $git_version (Debian kubernetes $deb_version, $suite)."
-log "This happens once per machine (about 5-10 minutes on 2 cores); binaries are cached in $dest"
+log "This happens once per machine (5-10 minutes on 2 free cores, much longer on a busy machine); binaries are cached in $dest"
 log "fetching Debian source package index ($suite)"
 apt-get "${apt_opts[@]}" update -qq >&2
 (cd "$work/src" && apt-get "${apt_opts[@]}" source -qq --download-only "kubernetes=$deb_version" >&2)
