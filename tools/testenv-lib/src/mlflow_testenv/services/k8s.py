@@ -60,7 +60,7 @@ def _bindir() -> Path:
     if cached and (cached / "kube-apiserver").is_file():
         return cached
     print("# testenv: k8s binaries not cached yet; building kube-apiserver and kube-controller-manager "
-          f"from Debian's kubernetes source with {script} (one-time, about 5-10 minutes)...", file=sys.stderr)
+          f"from Debian's kubernetes source with {script} (one-time: 5-10 minutes on 2 free cores, more on a busy machine)...", file=sys.stderr)
     built = subprocess.run(["bash", str(script)], stdout=subprocess.PIPE, text=True)
     if built.returncode != 0:
         raise TestenvError(f"k8s: {script} failed with exit code {built.returncode} (its log is above)")
