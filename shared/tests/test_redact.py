@@ -36,6 +36,24 @@ def test_redact_text_patterns():
     assert "bob" in out  # user names are not secrets
 
 
+@pytest.mark.parametrize("prose", [
+    "'TOKEN': expected VAR: 'secret-name/key', got 'no-key'",
+    "MLFLOW_BEARER_TOKEN_FILE: is not set",
+    "the token: expired",
+])
+def test_redact_text_keeps_prose_after_sensitive_names(prose):
+    assert redact_text(prose) == prose
+
+
+@pytest.mark.parametrize(("text", "hidden"), [
+    ('{"client_secret": "plain words too"}', "plain words too"),
+    ("api_key=abc", "abc"),
+    ("token: Zx9_long", "Zx9_long"),
+])
+def test_redact_text_masks_credential_values(text, hidden):
+    assert hidden not in redact_text(text)
+
+
 def test_redact_text_known_secret_values():
     assert redact_text("boom: s3cr3t-value in text", secrets=["s3cr3t-value", None, ""]) == "boom: *** in text"
 

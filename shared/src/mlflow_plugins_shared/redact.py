@@ -54,6 +54,8 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+_KEY = r"[\"']?[\w.-]*(?i:password|passwd|secret|token|api[_-]?key|access[_-]?key|signature|credential)[\w.-]*"
+
 _PATTERNS = [
     # scheme://user:password@host
     (re.compile(r"(?P<pre>[a-zA-Z][\w+.-]*://[^\s:/@]*:)[^\s@/]+(?P<post>@)"), r"\g<pre>***\g<post>"),
@@ -61,13 +63,12 @@ _PATTERNS = [
     (re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/=]{8,}"), r"\1 ***"),
     (re.compile(r"\b(Token)\s+[A-Za-z0-9\-._~+/=]{8,}"), r"\1 ***"),
     (re.compile(r"(?i)(Signature=)[0-9a-f]{16,}"), r"\1***"),
-    # key=value / key: value / "key": "value" for sensitive keys
-    (
-        re.compile(
-            r"(?i)(?P<key>[\"']?[\w.-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|signature|credential)[\w.-]*[\"']?\s*[=:]\s*[\"']?)(?P<val>[^\s\"'&,;}]+)"
-        ),
-        r"\g<key>***",
-    ),
+    # Sensitive keys: `key=value` and quoted `"key": "value"` always; unquoted `key: value` only
+    # when the value looks like a credential (digits, capitals or symbols), so that prose such as
+    # "'TOKEN': expected VAR" or "MLFLOW_X_TOKEN: is not set" stays readable.
+    (re.compile(rf"(?P<key>{_KEY}\s*=\s*[\"']?)(?P<val>[^\s\"'&,;}}]+)"), r"\g<key>***"),
+    (re.compile(rf"(?P<key>{_KEY}[\"']?\s*:\s*[\"'])(?P<val>[^\"']+)"), r"\g<key>***"),
+    (re.compile(rf"(?P<key>{_KEY}\s*:\s*)(?P<val>(?=[^\s\"'&,;}}]*[0-9A-Z_+/=.~-])[^\s\"'&,;}}]{{6,}})"), r"\g<key>***"),
     # AWS access key ids
     (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), r"\1****************"),
     # JWTs
