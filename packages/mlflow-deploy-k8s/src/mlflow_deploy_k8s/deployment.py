@@ -172,12 +172,13 @@ class K8sDeploymentClient(BaseDeploymentClient):
         return PredictionsResponse.from_json(self._invoke(deployment_name, "invocations", body))
 
     def explain(self, deployment_name: str | None = None, df: Any = None, endpoint: str | None = None) -> Any:
-        from mlflow.exceptions import MlflowNotImplementedException
+        from mlflow.protos.databricks_pb2 import NOT_IMPLEMENTED
 
-        raise MlflowNotImplementedException(
+        raise MlflowException(  # MlflowNotImplementedException only exists from MLflow 3
             "mlflow-deploy-k8s: explain is not available: `mlflow models serve` (the server these deployments "
             "run) has no explanation endpoint for any flavor. Log an explainer model (e.g. mlflow.shap."
-            "log_explainer) and deploy it as its own deployment, then call predict on it.")
+            "log_explainer) and deploy it as its own deployment, then call predict on it.",
+            error_code=NOT_IMPLEMENTED)
 
     # ---- helpers
 
