@@ -64,6 +64,8 @@ def main() -> int:
 
 
 def log_example(tracking_uri: str) -> str:
+    import tempfile
+
     import mlflow
     import numpy as np
     from sklearn.datasets import load_breast_cancer
@@ -81,7 +83,17 @@ def log_example(tracking_uri: str) -> str:
             mlflow.log_metric("loss", float(np.exp(-step_ / 3)), step=step_)
         mlflow.log_metric("accuracy", float(model.score(X_test, y_test)))
         mlflow.log_text("An example run logged by make demo.", "README.txt")
-        mlflow.sklearn.log_model(model, name="model", input_example=X_test.iloc[:3])
+        # The model's files as run artifacts (the ES store does not record logged models yet).
+        with tempfile.TemporaryDirectory() as d:
+            mlflow.sklearn.save_model(model, f"{d}/model", input_example=X_test.iloc[:3])
+            mlflow.log_artifacts(f"{d}/model", "model")
+        step("evaluating group fairness (fairness evaluator, size band of the tumour as the group)")
+        data = X_test.assign(label=y_test.values, prediction=model.predict(X_test),
+                             size_band=np.where(X_test["mean radius"] > X_test["mean radius"].median(), "large", "small"))
+        result = mlflow.models.evaluate(data=data, targets="label", predictions="prediction", model_type="classifier",
+                                        evaluators=["fairness"],
+                                        evaluator_config={"fairness": {"sensitive_features": ["size_band"], "pos_label": 1}})
+        step(f"demographic parity difference: {result.metrics['demographic_parity_difference']:.3f}")
     return run.info.run_id
 
 

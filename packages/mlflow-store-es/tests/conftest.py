@@ -156,16 +156,3 @@ def make_gateway():
     yield make
     for gw in started:
         gw.stop()
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The full-size fault test (100,000 points) runs only when asked for: `-m slow`."""
-    if config.getoption("-m"):
-        return
-    here = os.path.dirname(__file__)
-    keep, drop = [], []
-    for item in items:
-        (drop if item.get_closest_marker("slow") and str(item.fspath).startswith(here) else keep).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
