@@ -5,10 +5,11 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
+
 from mlflow_plugins_shared.errors import MlflowNotImplementedException
 
 ROOT = Path(__file__).resolve().parents[2]
