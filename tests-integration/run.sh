@@ -18,15 +18,7 @@ if [ -n "${MLFLOW_VERSION:-}" ]; then pins+=("mlflow==$MLFLOW_VERSION"); else pi
 specs=()
 for w in "$wheels"/*.whl; do
   name=$(basename "$w" | cut -d- -f1)
-  extras=$(python3 - "$name" <<'PY'
-import sys, tomllib, pathlib
-name = sys.argv[1].replace("_", "-")
-for p in pathlib.Path("packages").glob("*/pyproject.toml"):
-    d = tomllib.loads(p.read_text())
-    if d["project"]["name"] == name:
-        print(",".join(k for k in d["project"].get("optional-dependencies", {}) if k != "test"))
-PY
-)
+  extras=$(python3 tools/package_extras.py "packages/${name//_/-}" --except test)  # dist name = folder name
   specs+=("${name//_/-}${extras:+[$extras]} @ file://$w")
 done
 echo "# installing ${#specs[@]} wheels into $venv" >&2

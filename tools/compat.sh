@@ -10,7 +10,7 @@ targets=()
 if [ -n "$pkg" ]; then dirs=("packages/$pkg"); else dirs=(packages/*); fi
 for d in "${dirs[@]}"; do
   test -f "$d/pyproject.toml" || { echo "no package $d" >&2; exit 2; }
-  extras=$(python3 -c "import sys,tomllib;print(','.join(tomllib.load(open(sys.argv[1]+'/pyproject.toml','rb'))['project'].get('optional-dependencies',{})))" "$d")
+  extras=$(python3 tools/package_extras.py "$d")
   targets+=(-e "$d${extras:+[$extras]}")
 done
 echo "# installing MLflow $version + ${dirs[*]} into $venv" >&2

@@ -20,6 +20,10 @@ def step(msg: str) -> None:
     print(f"[demo] {msg}", flush=True)
 
 
+def _stop_like_ctrl_c(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     from mlflow_testenv import TestenvError, start_service
     from mlflow_testenv.core import port_is_free
@@ -49,7 +53,7 @@ def main() -> int:
         if os.environ.get("DEMO_EXIT") == "1":
             return 0
         step("running; press Ctrl-C to stop everything")
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:

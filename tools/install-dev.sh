@@ -21,12 +21,7 @@ fi
 [ -x "$VENV/bin/python" ] || uv venv -q "$VENV" --python "${PYTHON:-python3}"
 editables=(-e shared -e tools/testenv-lib)
 for p in packages/*/; do
-  extras=$(python3 - "$p" <<'PY'
-import sys, tomllib
-d = tomllib.load(open(sys.argv[1] + "pyproject.toml", "rb"))
-print(",".join(d["project"].get("optional-dependencies", {})))
-PY
-)
+  extras=$(python3 tools/package_extras.py "$p")
   if [ -n "$extras" ]; then editables+=(-e "${p%/}[$extras]"); else editables+=(-e "${p%/}"); fi
 done
 echo "# installing the dev environment into $VENV" >&2

@@ -19,9 +19,15 @@ Options after a service name go to that service (e.g. `up mlflow --app-name rbac
 
 
 def _split(args: list[str], known: set[str]) -> list[tuple[str, list[str]]]:
+    """`es postgres mlflow --app-name rbac` -> [(es, []), (postgres, []), (mlflow, [--app-name, rbac])].
+
+    A service name right after `--option` (without `=`) is that option's value, not a new service.
+    """
     groups: list[tuple[str, list[str]]] = []
     for a in args:
-        if a in known and (not groups or not groups[-1][1] or not groups[-1][1][-1].startswith("--") or "=" in groups[-1][1][-1]):
+        last_opt = groups[-1][1][-1] if groups and groups[-1][1] else ""
+        awaits_value = last_opt.startswith("--") and "=" not in last_opt
+        if a in known and not awaits_value:
             groups.append((a, []))
         elif groups:
             groups[-1][1].append(a)

@@ -82,7 +82,7 @@ class Running:
             shutil.rmtree(self.workdir, ignore_errors=True)
         _forget(self.pid)
 
-    def restart(self, timeout: float | None = None) -> Running:
+    def restart(self) -> Running:
         """Stop and start again on the same data dir and port."""
         self.stop(keep_data=True)
         new = start_service(self.name, self.args, workdir=Path(self.workdir), port=self.port, record=self.recorded)
