@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -156,3 +157,32 @@ def make_gateway():
     yield make
     for gw in started:
         gw.stop()
+
+
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "mlflow-store-es"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def page():
+    """A headless Chromium page (Debian's chromium driven by Playwright)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        pg = browser.new_page(viewport={"width": 2200, "height": 1100})
+        pg.set_default_timeout(90_000)
+        yield pg
+        browser.close()
+
+
+@pytest.fixture
+def shot(page):
+    """`shot(engine, name)` keeps a screenshot as a test artifact (test-artifacts/ is gitignored)."""
+
+    def take(engine: str, name: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{engine}-{name}.png"), full_page=True)
+
+    return take

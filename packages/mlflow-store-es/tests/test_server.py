@@ -42,8 +42,9 @@ def test_registry_through_rest(server_url: str) -> None:
 
 
 def test_unimplemented_answers_501_not_500(server_url: str) -> None:
-    # logged models are not implemented yet: the server must say so (501), not crash (500)
-    r = requests.post(f"{server_url}/api/2.0/mlflow/logged-models", json={"experiment_id": "0", "name": "m"}, timeout=30)
+    # evaluation datasets are outside this store's scope: the server must say so (501), not crash (500)
+    r = requests.post(f"{server_url}/api/3.0/mlflow/datasets/create", json={"name": "d", "experiment_ids": ["0"]},
+                      timeout=30)
     assert r.status_code == 501, r.text
     assert "not supported" in r.json()["message"]
 

@@ -5,7 +5,6 @@ Screenshots go to test-artifacts/mlflow-store-es/ (gitignored)."""
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
@@ -13,29 +12,8 @@ from mlflow.entities import Metric, Param
 
 pytestmark = pytest.mark.ui
 
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "mlflow-store-es"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
-
-@pytest.fixture(scope="module")
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        pg = browser.new_page(viewport={"width": 2200, "height": 1100})
-        pg.set_default_timeout(90_000)
-        yield pg
-        browser.close()
-
-
-def _shot(page, engine: str, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{engine}-{name}.png"), full_page=True)
-
-
-def test_ui_shows_store_contents(server_url: str, engine_base: str, page) -> None:
+def test_ui_shows_store_contents(server_url: str, engine_base: str, page, shot) -> None:
     engine = engine_base.split(":", 1)[0]
     client = MlflowClient(tracking_uri=server_url, registry_uri=server_url)
     tag = uuid.uuid4().hex[:6]
@@ -50,21 +28,21 @@ def test_ui_shows_store_contents(server_url: str, engine_base: str, page) -> Non
 
     page.goto(f"{server_url}/#/experiments")
     page.get_by_text(exp_name).first.wait_for()
-    _shot(page, engine, "experiments")
+    shot(engine, "experiments")
 
     page.goto(f"{server_url}/#/experiments/{eid}/runs")
     page.get_by_text(run_name).first.wait_for()
-    _shot(page, engine, "runs-table")
+    shot(engine, "runs-table")
     # MLflow 3.17's runs table shows no metric columns until the user adds them: the run page checks metrics
 
     page.goto(f"{server_url}/#/experiments/{eid}/runs/{rid}")
     page.get_by_text("learning_rate").first.wait_for()
     page.get_by_text("val_loss").first.wait_for()
-    _shot(page, engine, "run-page")
+    shot(engine, "run-page")
 
     page.goto(f"{server_url}/#/models")
     page.get_by_text(model).first.wait_for()
-    _shot(page, engine, "models")
+    shot(engine, "models")
     page.goto(f"{server_url}/#/models/{model}")
     page.get_by_text("Version 1").first.wait_for()
-    _shot(page, engine, "model-page")
+    shot(engine, "model-page")

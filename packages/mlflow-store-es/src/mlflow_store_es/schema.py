@@ -15,14 +15,17 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_STATE
 
 from mlflow_store_es.client import EsClient
+from mlflow_store_es.logged_model_schema import MAPPINGS as LOGGED_MODEL_MAPPINGS
+from mlflow_store_es.mapping_types import KW as _KW
+from mlflow_store_es.mapping_types import LONG as _LONG
+from mlflow_store_es.mapping_types import OPAQUE as _OPAQUE
+from mlflow_store_es.mapping_types import STORED as _STORED
+from mlflow_store_es.trace_schema import MAPPINGS as TRACE_MAPPINGS
 
-SCHEMA_VERSION = 1
+# 1: experiments, runs, metrics, registry. 2: + logged models, traces, spans (indices are
+# created on every start, so a schema-1 deployment gains them by starting this release).
+SCHEMA_VERSION = 2
 _logger = logging.getLogger(__name__)
-
-_KW = {"type": "keyword"}
-_LONG = {"type": "long"}
-_OPAQUE = {"type": "object", "enabled": False}
-_STORED = {"type": "keyword", "index": False, "doc_values": False}
 
 MAPPINGS: dict[str, dict[str, Any]] = {
     "meta": {"version": _LONG, "created": _LONG},
@@ -53,6 +56,8 @@ MAPPINGS: dict[str, dict[str, Any]] = {
         "tags": _OPAQUE, "deleted": {"type": "boolean"}, "storage_location": _STORED,
         "model_id": _KW,
     },
+    **LOGGED_MODEL_MAPPINGS,
+    **TRACE_MAPPINGS,
 }
 
 
@@ -71,6 +76,10 @@ class Indices:
     metrics: str
     registered_models: str
     model_versions: str
+    logged_models: str
+    logged_model_metrics: str
+    traces: str
+    spans: str
 
     def name(self, kind: str) -> str:
         return str(getattr(self, kind))
@@ -98,7 +107,9 @@ def ensure_schema(client: EsClient, indices: Indices) -> None:
     if r.get("_status") == 409:
         found = client.get(indices.meta, "schema")
         version = int((found or {}).get("_source", {}).get("version", SCHEMA_VERSION))
-        if version > SCHEMA_VERSION:
+        if version < SCHEMA_VERSION:  # additive upgrade: the new indices were just created above
+            client.index(indices.meta, "schema", record, refresh="true")
+        elif version > SCHEMA_VERSION:
             raise MlflowException(
                 f"Indices with prefix {indices.prefix!r} were created by a newer mlflow-store-es "
                 f"(schema {version}; this release reads schema {SCHEMA_VERSION}). Upgrade mlflow-store-es.",

@@ -63,8 +63,10 @@ from mlflow_store_es.codec import (
     run_info_from_doc,
 )
 from mlflow_store_es.connection import connect
+from mlflow_store_es.logged_models import LoggedModelsMixin
 from mlflow_store_es.search_pushdown import index_fields, needed_source, prefilter
 from mlflow_store_es.search_validation import validate_run_search
+from mlflow_store_es.traces import TracesMixin
 
 _logger = logging.getLogger(__name__)
 DEFAULT_EXPERIMENT_ID = "0"
@@ -75,7 +77,7 @@ def _str(value: Any) -> str:
     return "" if value is None else value if isinstance(value, str) else str(value)
 
 
-class EsTrackingStore(StrictMixin, AbstractStore):
+class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, AbstractStore):
     strict_plugin_name = "mlflow-store-es"
     strict_extra_methods = SERVER_CALLED_UNDECLARED
 
