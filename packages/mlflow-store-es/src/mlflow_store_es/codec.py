@@ -13,6 +13,7 @@ from mlflow.entities import (
     ExperimentTag,
     InputTag,
     LoggedModelInput,
+    LoggedModelOutput,
     Metric,
     Param,
     Run,
@@ -98,7 +99,7 @@ def run_from_doc(src: dict[str, Any]) -> Run:
         run_info=run_info_from_doc(src),
         run_data=RunData(metrics=metrics, params=params, tags=tags),
         run_inputs=run_inputs_from_doc(src.get("inputs") or {}),
-        run_outputs=RunOutputs(model_outputs=[]),
+        run_outputs=run_outputs_from_doc(src.get("inputs") or {}),
     )
 
 
@@ -115,3 +116,8 @@ def run_inputs_from_doc(inputs: dict[str, Any]) -> RunInputs:
         for d in inputs.get("datasets") or []
     ]
     return RunInputs(dataset_inputs=datasets, model_inputs=[LoggedModelInput(m) for m in inputs.get("models") or []])
+
+
+def run_outputs_from_doc(inputs: dict[str, Any]) -> RunOutputs:
+    # log_outputs keeps [model_id, step] pairs in the run doc's opaque `inputs` object
+    return RunOutputs(model_outputs=[LoggedModelOutput(m, int(step)) for m, step in inputs.get("model_outputs") or []])

@@ -361,6 +361,7 @@ class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, AbstractStore
             _raise_item_errors(results[:-1])
             if results[-1].get("status") != 409:
                 _raise_item_errors(results[-1:])
+                self._log_model_metrics(run_id, src["experiment_id"], metrics)  # after the run write, like MLflow
                 return
             points = []  # metric points are in; only the run doc lost the race
             found = self._run_doc(run_id)

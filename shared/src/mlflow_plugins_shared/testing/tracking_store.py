@@ -231,6 +231,289 @@ def replay(store: Any, n_runs: int = 40, page_size: int = 7) -> list[Observation
             for label, value in rec.log]
 
 
+# -- logged models ---------------------------------------------------------------------------
+class ModelRecorder(Recorder):
+    """Also names logged models by name (model ids are random in every store)."""
+
+    def __init__(self, store: Any) -> None:
+        super().__init__(store)
+        self.model_ids: dict[str, str] = {}
+
+    def model_name(self, model_id: str | None) -> str | None:
+        if model_id is None:
+            return None
+        return next((n for n, i in self.model_ids.items() if i == model_id), f"<unknown {model_id}>")
+
+    def model_shape(self, m: Any) -> dict[str, Any]:
+        return {
+            "name": m.name, "experiment": self._exp_name(m.experiment_id), "status": str(m.status),
+            "model_type": m.model_type, "source_run": self.names_by_run_id.get(m.source_run_id, m.source_run_id),
+            "status_message": m.status_message, "tags": dict(m.tags), "params": dict(m.params),
+            "metrics": sorted((k.key, _num(k.value), k.timestamp, k.step, self.names_by_run_id.get(k.run_id),
+                               k.dataset_name, k.dataset_digest, self.model_name(k.model_id))
+                              for k in m.metrics or []),
+            "artifact_location_ok": m.artifact_location.endswith(f"/models/{m.model_id}/artifacts"),
+            "model_uri_ok": m.model_uri == f"models:/{m.model_id}",
+            "timestamps_ok": isinstance(m.creation_timestamp, int)
+                             and m.last_updated_timestamp >= m.creation_timestamp,
+        }
+
+    def run_io_shape(self, run: Any) -> dict[str, Any]:
+        return {
+            "outputs": sorted((self.model_name(o.model_id), o.step) for o in run.outputs.model_outputs),
+            "model_inputs": sorted(self.model_name(i.model_id) for i in run.inputs.model_inputs),
+            "metrics": {k: _num(v) for k, v in run.data.metrics.items()},
+        }
+
+
+_SQL_COLUMNS = {"creation_time": "creation_timestamp", "creation_timestamp": "creation_timestamp",
+                "last_updated_timestamp": "last_updated_timestamp"}
+_STATUS_INT = {"UNSPECIFIED": 0, "PENDING": 1, "READY": 2, "FAILED": 3}
+
+
+def model_order_value(m: Any, ob: dict[str, Any]) -> Any:
+    """What SqlAlchemyStore orders a logged model by for one `order_by` clause."""
+    field = ob["field_name"]
+    if field.startswith("metrics."):
+        key = field.split(".", 1)[1]
+        points = [p for p in m.metrics or [] if p.key == key
+                  and (not ob.get("dataset_name") or p.dataset_name == ob["dataset_name"])
+                  and (not ob.get("dataset_digest") or p.dataset_digest == ob["dataset_digest"])]
+        # the latest point: timestamp DESC, step DESC (the kit never ties these across runs)
+        return max(points, key=lambda p: (p.timestamp, p.step)).value if points else None
+    if field == "status":
+        return _STATUS_INT[str(m.status)]
+    return getattr(m, _SQL_COLUMNS.get(field, field))
+
+
+def models_in_order(models: list[Any], order_by: list[dict[str, Any]] | None) -> bool:
+    """True when `models` follow the clauses, nulls last, then creation time DESC, then model id."""
+    clauses = list(order_by or [])
+    if not any(_SQL_COLUMNS.get(c["field_name"]) == "creation_timestamp" for c in clauses):
+        clauses.append({"field_name": "creation_timestamp", "ascending": False})
+    if not any(c["field_name"] == "model_id" for c in clauses):
+        clauses.append({"field_name": "model_id"})
+
+    def before_or_tied(a: Any, b: Any) -> bool:
+        for c in clauses:
+            x, y = model_order_value(a, c), model_order_value(b, c)
+            if x == y:
+                continue
+            if x is None or y is None:
+                return y is None
+            return (x < y) == c.get("ascending", True)
+        return True
+
+    return all(before_or_tied(a, b) for a, b in zip(models, models[1:], strict=False))
+
+
+MODEL_FILTERS = [
+    None,
+    "name = 'lm-03'",
+    "name LIKE 'lm-0%'",
+    "name LIKE 'LM-0%'",
+    "name ILIKE 'LM-1%'",
+    "name != 'lm-00'",
+    "name IN ('lm-01', 'lm-02', 'nope')",
+    "name NOT IN ('lm-01')",
+    "model_type = 'sklearn'",
+    "model_type != 'sklearn'",
+    "model_type LIKE '%o%'",
+    "status = 'READY'",
+    "status != 'READY'",
+    "status = '2'",
+    "status IN ('2', '3')",
+    "source_run_id != 'x'",
+    "params.lr = '0.1'",
+    "params.lr != '0.1'",
+    "params.lr LIKE '0.0%'",
+    "params.opt IN ('adam', 'sgd')",
+    "params.opt NOT IN ('adam')",
+    "tags.team = 'vision'",
+    "tags.team ILIKE 'VIS%'",
+    "tags.`ünï` = 'çødé'",
+    "tags.missing = 'x'",
+    "metrics.acc > 0.5",
+    "metrics.acc <= 0.3",
+    "metrics.acc = 0",
+    "metrics.acc != 0.5",
+    "metrics.loss < 1e308",
+    "metrics.loss >= 1e308",
+    "creation_timestamp > 0",
+    "creation_time >= 0",
+    "last_updated_timestamp > 0",
+    "metrics.acc > 0.2 AND params.lr = '0.1'",
+    "tags.team = 'nlp' AND name LIKE 'lm-%' AND model_type = 'sklearn'",
+]
+MODEL_DATASETS: list[list[dict[str, Any]] | None] = [
+    None,
+    [{"dataset_name": "train"}],
+    [{"dataset_name": "train", "dataset_digest": "d1"}],
+    [{"dataset_name": "eval", "dataset_digest": None}],  # how the server passes a name-only filter
+    [{"dataset_name": "eval", "dataset_digest": "d2"}, {"dataset_name": "train", "dataset_digest": "d1"}],
+]
+MODEL_ORDERS: list[list[dict[str, Any]] | None] = [
+    None,
+    [{"field_name": "name"}],
+    [{"field_name": "name", "ascending": False}],
+    [{"field_name": "metrics.acc"}],
+    [{"field_name": "metrics.acc", "ascending": False}],
+    [{"field_name": "metrics.acc", "dataset_name": "train"}],
+    [{"field_name": "metrics.acc", "ascending": False, "dataset_name": "eval", "dataset_digest": "d2"}],
+    [{"field_name": "model_type"}, {"field_name": "name", "ascending": False}],
+    [{"field_name": "model_type", "ascending": False}, {"field_name": "name"}],
+    [{"field_name": "status", "ascending": False}, {"field_name": "name"}],
+    [{"field_name": "creation_timestamp", "ascending": True}],
+    [{"field_name": "last_updated_timestamp", "ascending": False}],
+]
+
+
+def populate_models(rec: ModelRecorder, n_models: int) -> None:
+    from mlflow.entities import LoggedModelInput, LoggedModelOutput, LoggedModelParameter, LoggedModelStatus
+    from mlflow.entities import LoggedModelTag as Tag
+
+    s = rec.store
+    for name in ("lm-exp-a", "lm-exp-b", "lm-exp-gone", "lm-exp-unsearched"):
+        rec.exp_ids[name] = rec.call(f"create_experiment {name}", lambda n=name: s.create_experiment(n, None, []))
+    for name, exp in (("lm-run-1", "lm-exp-a"), ("lm-run-2", "lm-exp-b"), ("lm-run-gone", "lm-exp-a")):
+        run = rec.call(f"create_run {name}", lambda e=exp, n=name: s.create_run(rec.exp_ids[e], "u", 1000, [], n))
+        rec.run_ids[name] = run.info.run_id
+        rec.names_by_run_id[run.info.run_id] = name
+    for i in range(n_models):
+        name = f"lm-{i:02d}"
+        tags = [Tag("team", ["vision", "nlp", "audio"][i % 3])] if i % 4 else []
+        if i % 5 == 0:
+            tags.append(Tag("ünï", "çødé"))
+        params = [LoggedModelParameter("lr", ["0.1", "0.01", "0.001"][i % 3]),
+                  LoggedModelParameter("opt", ["adam", "sgd", "Adagrad"][i % 3])] if i % 6 else []
+        model = rec.call(f"create_logged_model {name}", lambda n=name, t=tags, p=params, k=i: s.create_logged_model(
+            rec.exp_ids["lm-exp-a" if k % 3 else "lm-exp-b"], n, rec.run_ids["lm-run-1"] if k % 2 else None, t, p,
+            [None, "sklearn", "pytorch", "onnx"][k % 4]), rec.model_shape)
+        rec.model_ids[name] = model.model_id
+    ids = rec.model_ids
+    first, second = ids["lm-00"], ids["lm-01"]
+    rec.call("create without name", lambda: s.create_logged_model(rec.exp_ids["lm-exp-unsearched"]),
+             lambda m: (bool(m.name), m.status == LoggedModelStatus.PENDING))
+    for label, kwargs in (("bad name", {"name": "a/b"}), ("empty name", {"name": ""}),
+                          ("name with dot", {"name": "v1.2"}),
+                          ("duplicate params", {"name": "dup", "params": [LoggedModelParameter("p", "1"),
+                                                                            LoggedModelParameter("p", "2")]})):
+        rec.call(f"create_logged_model {label}", lambda k=kwargs: s.create_logged_model(rec.exp_ids["lm-exp-a"], **k))
+    rec.call("create_logged_model missing experiment", lambda: s.create_logged_model("987654321", "x"))
+    rec.call("create_logged_model bad experiment id", lambda: s.create_logged_model("abc", "x"))
+    rec.call("delete lm-exp-gone", lambda: s.delete_experiment(rec.exp_ids["lm-exp-gone"]))
+    rec.call("create_logged_model deleted experiment", lambda: s.create_logged_model(rec.exp_ids["lm-exp-gone"], "x"))
+    for i, name in enumerate(sorted(ids)):
+        if i % 3 == 1:
+            rec.call(f"finalize {name}", lambda m=ids[name], k=i: s.finalize_logged_model(
+                m, LoggedModelStatus.READY if k % 2 else LoggedModelStatus.FAILED), rec.model_shape)
+    rec.call("finalize missing", lambda: s.finalize_logged_model("m-" + "0" * 32, LoggedModelStatus.READY))
+    rec.call("finalize bad status", lambda: s.finalize_logged_model(first, "BOGUS"))
+    rec.call("set tags", lambda: s.set_logged_model_tags(first, [Tag("a", "1"), Tag("b", "x" * 5000), Tag("a", "2")]))
+    rec.call("delete tag", lambda: s.delete_logged_model_tag(first, "b"))
+    rec.call("delete missing tag", lambda: s.delete_logged_model_tag(first, "nope"))
+    rec.call("delete tag missing model", lambda: s.delete_logged_model_tag("m-" + "1" * 32, "a"))
+    rec.call("set tags missing model", lambda: s.set_logged_model_tags("m-" + "1" * 32, [Tag("a", "1")]))
+    rec.call("log params", lambda: s.log_logged_model_params(second, [LoggedModelParameter("extra", "e")]))
+    rec.call("log params again", lambda: s.log_logged_model_params(second, [LoggedModelParameter("extra", "e")]))
+    rec.call("log params missing model", lambda: s.log_logged_model_params("m-" + "2" * 32, []))
+    run1 = rec.run_ids["lm-run-1"]
+    for i, name in enumerate(sorted(ids)):
+        mid = ids[name]
+        points = [Metric("acc", (i % 7) / 6, 100 + i, 0, model_id=mid, dataset_name="train", dataset_digest="d1"),
+                  Metric("acc", ((i + 2) % 5) / 4, 200, 1, model_id=mid, dataset_name="eval", dataset_digest="d2")]
+        if i % 4 == 0:
+            points.append(Metric("acc", 0.5, 50, 3, model_id=mid))
+        if i % 3 == 0:
+            points.append(Metric("loss", [math.nan, math.inf, -math.inf, 2.5][i % 4], 10, 0, model_id=mid))
+        rec.call(f"log_batch model metrics {name}", lambda p=points: s.log_batch(run1, p, [], []))
+    rec.call("log_metric with model_id", lambda: s.log_metric(run1, Metric("single", 1.0, 5, 0, model_id=first)))
+    rec.call("same model point again", lambda: s.log_batch(run1, [Metric("single", 1.0, 5, 0, model_id=first)], [], []))
+    rec.call("conflicting model point", lambda: s.log_batch(
+        run1, [Metric("single", 2.0, 5, 0, model_id=first), Metric("other", 1.0, 5, 0, model_id=first)], [], []))
+    rec.call("metric for unknown model", lambda: s.log_batch(
+        rec.run_ids["lm-run-2"], [Metric("orphan", 1.0, 5, 0, model_id="m-" + "3" * 32)], [], []))
+    rec.call("log_outputs", lambda: s.log_outputs(run1, [LoggedModelOutput(first, 0), LoggedModelOutput(second, 3)]))
+    rec.call("log_outputs same model again", lambda: s.log_outputs(run1, [LoggedModelOutput(first, 4)]))
+    rec.call("log_outputs unknown model", lambda: s.log_outputs(run1, [LoggedModelOutput("m-" + "4" * 32, 1)]))
+    rec.call("log_outputs missing run", lambda: s.log_outputs("f" * 32, [LoggedModelOutput(first, 1)]))
+    rec.call("log_inputs models", lambda: s.log_inputs(rec.run_ids["lm-run-2"], models=[LoggedModelInput(first)]))
+    rec.call("log_inputs models again", lambda: s.log_inputs(rec.run_ids["lm-run-2"], models=[LoggedModelInput(first)]))
+    rec.call("delete lm-run-gone", lambda: s.delete_run(rec.run_ids["lm-run-gone"]))
+    rec.call("log_outputs deleted run", lambda: s.log_outputs(rec.run_ids["lm-run-gone"], [LoggedModelOutput(first, 1)]))
+    rec.call("model metric deleted run", lambda: s.log_batch(
+        rec.run_ids["lm-run-gone"], [Metric("acc", 1.0, 1, 0, model_id=first)], [], []))
+    for name in ("lm-05", "lm-07"):
+        if name in ids:
+            rec.call(f"delete_logged_model {name}", lambda m=ids[name]: s.delete_logged_model(m))
+    rec.call("delete_logged_model missing", lambda: s.delete_logged_model("m-" + "5" * 32))
+
+
+def observe_models(rec: ModelRecorder, page_size: int) -> None:
+    s = rec.store
+    exps = [rec.exp_ids["lm-exp-a"], rec.exp_ids["lm-exp-b"]]
+    for name, mid in sorted(rec.model_ids.items()):
+        rec.call(f"get_logged_model {name}", lambda m=mid: s.get_logged_model(m), rec.model_shape)
+    if "lm-05" in rec.model_ids:
+        rec.call("get deleted with allow_deleted", lambda: s.get_logged_model(rec.model_ids["lm-05"], True),
+                 rec.model_shape)
+    rec.call("get_logged_model missing", lambda: s.get_logged_model("m-" + "6" * 32))
+    for name in ("lm-run-1", "lm-run-2"):
+        rec.call(f"get_run {name}", lambda r=rec.run_ids[name]: s.get_run(r), rec.run_io_shape)
+    combos = [(None, None, order) for order in MODEL_ORDERS]
+    combos += [(flt, None, MODEL_ORDERS[i % len(MODEL_ORDERS)]) for i, flt in enumerate(MODEL_FILTERS)]
+    combos += [(flt, ds, MODEL_ORDERS[(i + j) % len(MODEL_ORDERS)]) for i, ds in enumerate(MODEL_DATASETS[1:])
+               for j, flt in enumerate((None, "metrics.acc > 0.4", "metrics.acc <= 0.5 AND params.lr != '0.1'"))]
+    for flt, ds, order in combos:
+        def search(flt: str | None = flt, ds: Any = ds, order: Any = order) -> Any:
+            pages = list(all_pages(lambda token: s.search_logged_models(
+                exps, filter_string=flt, datasets=ds, max_results=page_size, order_by=order, page_token=token)))
+            models = [m for p in pages for m in p]
+            values = [[model_order_value(m, c) for c in order or [] if "timestamp" not in c["field_name"]]
+                      for m in models]
+            return {"page_sizes": [len(p) for p in pages], "names": sorted(m.name for m in models),
+                    "unique": len({m.model_id for m in models}) == len(models),
+                    "order_values": [[_num(v) for v in vs] for vs in values],
+                    "in_order": models_in_order(models, order)}
+
+        rec.call(f"search_logged_models filter={flt!r} datasets={ds} order={order}", search, lambda x: x)
+    rec.call("search one page of everything", lambda: s.search_logged_models(exps), lambda p: (len(p), p.token))
+    rec.call("search missing experiment", lambda: s.search_logged_models(["987654321"]), lambda p: len(p))
+    rec.call("search bad experiment id", lambda: s.search_logged_models(["abc"]))
+    for bad in ("foo.bar = 1", "name = 'a' OR name = 'b'", "metrics.acc LIKE 1", "params.lr > '1'",
+                "nope = 'x'", "attributes.creation_time > 0", "metrics.acc > 'a'"):
+        rec.call(f"search bad filter {bad}", lambda b=bad: s.search_logged_models(exps, filter_string=b))
+    for bad_order in ([{"field_name": "params.lr"}], [{"field_name": "nope"}], [{"ascending": True}], ["name"]):
+        rec.call(f"search bad order {bad_order}", lambda o=bad_order: s.search_logged_models(exps, order_by=o))
+    rec.call("search datasets without name", lambda: s.search_logged_models(exps, datasets=[{"dataset_digest": "d1"}]))
+    rec.call("search max_results 0 means default", lambda: s.search_logged_models(exps, max_results=0), len)
+    rec.call("search max_results not an int", lambda: s.search_logged_models(exps, max_results="5"))
+    page = rec.call("first page of 2", lambda: s.search_logged_models(exps, max_results=2), len)
+    if page is not None and page.token:
+        rec.call("page token, other experiments", lambda: s.search_logged_models(exps[:1], page_token=page.token))
+        rec.call("page token, other filter", lambda: s.search_logged_models(exps, "name = 'x'", page_token=page.token))
+        rec.call("page token, same query", lambda: s.search_logged_models(exps, max_results=2, page_token=page.token),
+                 len)
+
+
+def replay_models(store: Any, n_models: int = 14, page_size: int = 4) -> list[Observation]:
+    rec = ModelRecorder(store)
+    populate_models(rec, n_models)
+    observe_models(rec, page_size)
+    return [(label, value if not label.startswith(("create_experiment", "create_run")) or isinstance(value, tuple)
+             else "ok") for label, value in rec.log]
+
+
+_MODEL_REFERENCE: dict[tuple[int, int], list[Observation]] = {}
+
+
+def reference_model_observations(root: Path, n_models: int, page_size: int) -> list[Observation]:
+    key = (n_models, page_size)
+    if key not in _MODEL_REFERENCE:
+        _MODEL_REFERENCE[key] = replay_models(sqlite_reference_store(root), n_models, page_size)
+    return _MODEL_REFERENCE[key]
+
+
 _EMPTY_DB: list[Path] = []
 
 
@@ -253,11 +536,21 @@ def sqlite_reference_store(root: Path, store_class: Any = None) -> Any:
     return store_class(f"sqlite:///{db}", str(root / "artifacts"))
 
 
-def compare(reference: list[Observation], candidate: list[Observation]) -> list[str]:
-    """Human-readable differences (empty when the stores agree)."""
+CRASH = ("error", "INTERNAL_ERROR")
+CLEAR_ERROR = ("error", "INVALID_PARAMETER_VALUE")
+
+
+def compare(reference: list[Observation], candidate: list[Observation], *, clearer_errors: bool = False) -> list[str]:
+    """Human-readable differences (empty when the stores agree).
+
+    With `clearer_errors`, where MLflow's store crashes on bad input (INTERNAL_ERROR, e.g. an
+    AttributeError on an unknown filter attribute) the candidate must answer INVALID_PARAMETER_VALUE.
+    """
     diffs = []
     for (label, want), (label2, got) in zip(reference, candidate, strict=False):  # lengths compared below
         assert label == label2, f"scenario diverged: {label} vs {label2}"
+        if clearer_errors and want == CRASH:
+            want = CLEAR_ERROR
         if want != got:
             diffs.append(f"{label}:\n  MLflow SqlAlchemyStore: {str(want)[:400]}\n  candidate:             {str(got)[:400]}")
     if len(reference) != len(candidate):
@@ -277,10 +570,17 @@ def reference_observations(root: Path, n_runs: int, page_size: int) -> list[Obse
 
 
 class TrackingStoreConformance:
-    """Subclass and provide a `candidate_store` fixture returning a fresh, empty tracking store."""
+    """Subclass and provide a `candidate_store` fixture returning a fresh, empty tracking store.
+
+    A store without logged models sets `logged_models = False`: the kit then checks that every
+    logged-model method answers MlflowNotImplementedException (the server's 501), never None.
+    """
 
     n_runs = 40
     page_size = 7
+    logged_models = True
+    n_models = 14
+    model_page_size = 4
 
     def test_same_answers_as_sqlalchemy_store(self, candidate_store: Any, tmp_path: Path) -> None:
         want = reference_observations(tmp_path / "reference", self.n_runs, self.page_size)
@@ -301,3 +601,19 @@ class TrackingStoreConformance:
             seen += page
         assert len(seen) == n and len({r.info.run_id for r in seen}) == n
         assert [r.info.start_time for r in seen] == sorted(r.info.start_time for r in seen)
+
+    def test_logged_models_same_answers_as_sqlalchemy_store(self, candidate_store: Any, tmp_path: Path) -> None:
+        if not self.logged_models:
+            from mlflow_plugins_shared.errors import MlflowNotImplementedException
+
+            for name in ("create_logged_model", "get_logged_model", "search_logged_models", "log_outputs"):
+                try:
+                    getattr(candidate_store, name)("0")
+                except MlflowNotImplementedException:
+                    continue
+                raise AssertionError(f"{name} neither works nor raises MlflowNotImplementedException")
+            return
+        want = reference_model_observations(tmp_path / "reference", self.n_models, self.model_page_size)
+        got = replay_models(candidate_store, self.n_models, self.model_page_size)
+        diffs = compare(want, got, clearer_errors=True)
+        assert not diffs, f"{len(diffs)} difference(s) from MLflow's store:\n" + "\n".join(diffs[:15])
