@@ -1,19 +1,26 @@
-"""`make demo`: a running MLflow server with the plugins that are ready, and an example run.
+"""`make demo`: the plugins working together on a real MLflow server, with an example run.
 
-Prints a progress line per step, the UI URL and the login, then keeps everything running until
-Ctrl-C (or exits at once with DEMO_EXIT=1, as the tests do). DEMO_PORT picks the server's port
-(default 5000); a taken port is a clear error.
+Starts the embedded defaults (the Elasticsearch-compatible engine as tracking and registry
+store, SQLite-backed artifacts through mlflow-artifacts-sql, an OAuth2 token endpoint,
+`mlflow server --app-name rbac` with a bootstrap admin key, and a login proxy so a browser can
+reach the token-protected UI), logs an example run as user `demo` through the client plugins
+(oauth2 auth, header and context providers), evaluates it with the fairness evaluator, prints
+the UI URL and the login, and keeps everything running until Ctrl-C (DEMO_EXIT=1: exit at once).
+DEMO_PORT picks the UI port (default 5000); a taken port is a clear error.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+DEMO_USER = "demo"
 
 
 def step(msg: str) -> None:
@@ -24,50 +31,105 @@ def _stop_like_ctrl_c(*_: object) -> None:
     raise KeyboardInterrupt
 
 
+def _register_user(oauth2: dict[str, str], name: str) -> str:
+    """An OAuth2 client for `name` at the token endpoint; returns its secret."""
+    import requests
+
+    r = requests.post(f"{oauth2['MLFLOW_TESTENV_OAUTH2_ADMIN_URL']}/clients",
+                      headers={"Authorization": f"Bearer {oauth2['MLFLOW_TESTENV_OAUTH2_ADMIN_TOKEN']}"},
+                      json={"client_id": name, "groups": ["mlflow-users"]}, timeout=10)
+    r.raise_for_status()
+    return str(r.json()["client_secret"])
+
+
 def main() -> int:
     from mlflow_testenv import TestenvError, start_service
     from mlflow_testenv.core import port_is_free
+    from mlflow_testenv.oauth2_server.login_proxy import login_proxy
 
     port = int(os.environ.get("DEMO_PORT", "5000"))
     if not port_is_free(port):
         print(f"[demo] error: port {port} on 127.0.0.1 is taken; free it or run DEMO_PORT=5001 make demo", file=sys.stderr)
         return 1
     started = []
+    proxy = None
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
+    signal.signal(signal.SIGINT, _stop_like_ctrl_c)  # also when started from a shell that ignores SIGINT in background jobs
     try:
         step("starting the Elasticsearch-compatible engine (tracking + registry store)")
         es = start_service("es", parent_pid=os.getpid())
         started.append(es)
         es_url = es.exports["MLFLOW_TESTENV_ES_URL"].replace("http://", "elasticsearch://")
         data = Path(es.workdir)
+        step("starting the OAuth2 token endpoint (client credentials, RS256 JWTs)")
+        oauth2_srv = start_service("oauth2", parent_pid=os.getpid())
+        started.append(oauth2_srv)
+        oauth2 = oauth2_srv.exports
+        password = _register_user(oauth2, DEMO_USER)
+        admin_key = secrets.token_urlsafe(32)
+        os.environ.update({  # read by the rbac app inside the mlflow server started next
+            "MLFLOW_RBAC_DATABASE_URI": f"sqlite:///{data}/rbac.db",
+            "MLFLOW_RBAC_JWKS_URL": oauth2["MLFLOW_TESTENV_OAUTH2_JWKS_URL"],
+            "MLFLOW_RBAC_JWT_ISSUER": oauth2["MLFLOW_TESTENV_OAUTH2_ISSUER"],
+            "MLFLOW_RBAC_JWT_AUDIENCE": oauth2["MLFLOW_TESTENV_OAUTH2_AUDIENCE"],
+            "MLFLOW_RBAC_BOOTSTRAP_ADMIN_KEY": admin_key,
+        })
         artifacts = f"sqlite:///{data}/artifacts.db"
         server_args = ["--backend-store-uri", es_url, "--registry-store-uri", es_url,
-                       "--artifacts-destination", artifacts]
-        step(f"starting mlflow server on 127.0.0.1:{port} (store {es_url}, artifacts {artifacts})")
-        srv = start_service("mlflow", server_args, port=port, parent_pid=os.getpid())
+                       "--artifacts-destination", artifacts, "--app-name", "rbac"]
+        step(f"starting mlflow server --app-name rbac (store {es_url}, artifacts {artifacts})")
+        srv = start_service("mlflow", server_args, parent_pid=os.getpid())
         started.append(srv)
-        url = srv.exports["MLFLOW_TESTENV_MLFLOW_URL"]
-        step("logging an example run (scikit-learn model, params, metrics, artifacts)")
-        run_id = log_example(url)
+        server = srv.exports["MLFLOW_TESTENV_MLFLOW_URL"]
+        step(f"starting the login proxy for the browser on 127.0.0.1:{port}")
+        proxy = login_proxy(server, oauth2["MLFLOW_TESTENV_OAUTH2_TOKEN_URL"], port)
+        step(f"logging an example run as user {DEMO_USER!r} (oauth2 auth, header and context providers)")
+        run_id = log_example_as_user(server, oauth2, password)
         step(f"example run {run_id} logged")
-        print(f"\nMLflow UI: {url}\n(no login needed yet: the rbac app is not enabled in the demo)\n", flush=True)
+        print(f"\nMLflow UI: {proxy.url}\n  login: user {DEMO_USER}  password {password}\n"
+              f"  admin API key (Authorization: Bearer ...): {admin_key}\n", flush=True)
         if os.environ.get("DEMO_EXIT") == "1":
             return 0
         step("running; press Ctrl-C to stop everything")
-        signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         step("stopping")
         return 0
-    except TestenvError as e:
+    except (TestenvError, RuntimeError) as e:
         print(f"[demo] error: {e}", file=sys.stderr)
         return 1
     finally:
+        if proxy is not None:
+            proxy.stop()
         for r in reversed(started):
             r.stop()
+        if started:
+            step("stopped")
 
 
-def log_example(tracking_uri: str) -> str:
+def log_example_as_user(server: str, oauth2: dict[str, str], password: str) -> str:
+    """Runs log_example in a client process configured like a user's machine."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_RBAC_", "MLFLOW_TESTENV_"))},
+        "MLFLOW_TRACKING_URI": server,
+        "MLFLOW_TRACKING_AUTH": "oauth2",
+        "MLFLOW_OAUTH2_TOKEN_URL": oauth2["MLFLOW_TESTENV_OAUTH2_TOKEN_URL"],
+        "MLFLOW_OAUTH2_CLIENT_ID": DEMO_USER,
+        "MLFLOW_OAUTH2_CLIENT_SECRET": password,
+        "MLFLOW_HEADERS": '{"X-Team": "demo"}',
+        "MLFLOW_CONTEXT_TAGS": "team=demo",
+    }
+    r = subprocess.run([sys.executable, __file__, "--log-example"], env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"logging the example failed:\n{r.stderr[-3000:]}")
+    for line in r.stdout.splitlines():
+        if line.startswith("[demo] "):
+            print(line, flush=True)
+    return r.stdout.strip().splitlines()[-1]
+
+
+def log_example() -> str:
     import tempfile
 
     import mlflow
@@ -76,7 +138,6 @@ def log_example(tracking_uri: str) -> str:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import train_test_split
 
-    mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_experiment("demo")
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
@@ -102,4 +163,7 @@ def log_example(tracking_uri: str) -> str:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--log-example"]:
+        print(log_example(), flush=True)
+        sys.exit(0)
     sys.exit(main())

@@ -1,13 +1,19 @@
-"""`make demo` reaches a working server with an example run, and reports a taken port clearly."""
+"""`make demo` reaches a working UI (a browser logs in through the demo's login proxy and sees the
+example run), stops everything on Ctrl-C, and reports a taken port clearly."""
 
 from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
+import requests
 
 from mlflow_testenv.core import free_port, port_is_free
 
@@ -20,15 +26,75 @@ def _demo(port: int, timeout: int = 600) -> subprocess.CompletedProcess:
                           text=True, timeout=timeout)
 
 
-def test_demo_logs_an_example_run_and_prints_the_url():
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SHOTS = ROOT / "test-artifacts" / "demo"
+
+
+def _wait_for_login(proc: subprocess.Popen, timeout: float = 600) -> tuple[str, str, str, list[str]]:
+    """Read the demo's output until it prints the UI URL and login: (url, user, password, lines)."""
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            raise AssertionError("demo exited early:\n" + "".join(lines) + (proc.stderr.read() if proc.stderr else ""))
+        lines.append(line)
+        m = re.match(r"\s+login: user (\S+)\s+password (\S+)", line)
+        if m:
+            url = next(x.split(": ", 1)[1].strip() for x in lines if x.startswith("MLflow UI: "))
+            return url, m.group(1), m.group(2), lines
+    raise AssertionError("demo did not print its login in time:\n" + "".join(lines))
+
+
+@pytest.mark.ui
+def test_demo_ui_login_shows_the_example_run_and_ctrl_c_stops_everything():
     port = free_port()
-    r = _demo(port)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert f"MLflow UI: http://127.0.0.1:{port}" in r.stdout
-    assert re.search(r"example run [0-9a-f]{32} logged", r.stdout)
-    steps = [line for line in r.stdout.splitlines() if line.startswith("[demo] ")]
-    assert len(steps) >= 4, r.stdout
-    assert port_is_free(port), "the demo left its server running after exiting"
+    env = {**os.environ, "DEMO_PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "tools" / "demo.py")], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        url, user, password, lines = _wait_for_login(proc)
+        out = "".join(lines)
+        assert url == f"http://127.0.0.1:{port}"
+        run_id = re.search(r"example run ([0-9a-f]{32}) logged", out).group(1)
+        assert len([x for x in lines if x.startswith("[demo] ")]) >= 6, out
+
+        assert requests.get(f"{url}/ajax-api/2.0/mlflow/experiments/search?max_results=10", timeout=30).status_code == 401
+        wrong = requests.get(f"{url}/ajax-api/2.0/mlflow/runs/get?run_id={run_id}", auth=(user, "wrong"), timeout=30)
+        assert wrong.status_code == 401
+        got = requests.get(f"{url}/ajax-api/2.0/mlflow/runs/get?run_id={run_id}", auth=(user, password), timeout=30)
+        assert got.status_code == 200, got.text
+        assert {p["key"] for p in got.json()["run"]["data"]["params"]} >= {"max_iter", "model"}
+
+        from playwright.sync_api import sync_playwright
+
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            ctx = browser.new_context(viewport={"width": 1600, "height": 1000},
+                                      http_credentials={"username": user, "password": password})
+            page = ctx.new_page()
+            page.set_default_timeout(90_000)
+            page.goto(f"{url}/#/experiments")
+            page.get_by_text("demo", exact=True).first.wait_for()
+            page.screenshot(path=str(SHOTS / "experiments.png"), full_page=True)
+            exp_id = got.json()["run"]["info"]["experiment_id"]
+            page.goto(f"{url}/#/experiments/{exp_id}/runs/{run_id}")
+            try:
+                page.get_by_text("max_iter").first.wait_for()
+                page.get_by_text("accuracy").first.wait_for()
+            finally:
+                page.screenshot(path=str(SHOTS / "run.png"), full_page=True)
+            browser.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "[demo] stopped" in rest
+    assert password not in err
+    assert port_is_free(port), "the demo left its login proxy running"
 
 
 def test_demo_reports_a_taken_port():

@@ -42,12 +42,17 @@ class Denial:
 
 
 Check = Callable[[Received], "Denial | None"]
+Inject = Callable[[Received], dict[str, str]]
 
 
 class Gateway:
-    def __init__(self, upstream: str, check: Check) -> None:
+    """`inject(request)` (optional) returns headers added to the forwarded request, e.g. a bearer
+    token obtained for the caller; the caller's own Authorization header is never forwarded."""
+
+    def __init__(self, upstream: str, check: Check, inject: Inject | None = None, port: int = 0) -> None:
         self.upstream = upstream.rstrip("/")
         self.check = check
+        self.inject = inject
         self.passed = 0
         self.denied: list[Denial] = []
         self._lock = threading.Lock()
@@ -65,7 +70,7 @@ class Gateway:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -108,6 +113,8 @@ class Gateway:
         with self._lock:
             self.passed += 1
         fwd = {k: v for k, v in got.headers.items() if k.lower() not in _HOP_BY_HOP | {"host", "authorization"}}
+        if self.inject is not None:
+            fwd.update(self.inject(got))
         resp = self._session().request(got.method, self.upstream + got.path, headers=fwd, data=body,
                                        allow_redirects=False, timeout=120)
         content = resp.content
