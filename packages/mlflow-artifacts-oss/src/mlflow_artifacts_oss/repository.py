@@ -13,7 +13,8 @@ import oss2
 from mlflow.entities import FileInfo
 from mlflow.store.artifact.artifact_repo import ArtifactRepository
 
-from mlflow_artifacts_oss.client import ClientConfig, load_config, make_bucket
+from mlflow_artifacts_oss.client import ClientConfig, load_config, make_bucket, make_session
+from mlflow_artifacts_oss.crc_bucket import CrcBucket
 from mlflow_artifacts_oss.errors import is_transient, to_mlflow
 from mlflow_artifacts_oss.location import OssLocation
 from mlflow_artifacts_oss.mlflow_api import OPTIONAL_MIXINS
@@ -47,7 +48,10 @@ class OssArtifactRepository(StrictMixin, PresignMixin, ArtifactRepository, *OPTI
             super().__init__(artifact_uri)
         self.tracking_uri, self.registry_uri = tracking_uri, registry_uri
         pool = max(self.max_workers, 1) * self.transfer.threads + 4
-        self.bucket = make_bucket(self.config, self.location.bucket, pool_size=pool)
+        session = make_session(pool)
+        self.bucket = make_bucket(self.config, self.location.bucket, session)
+        # uploads check CRC-64 with liblzma, outside the GIL (crc_bucket); the rest is plain oss2
+        self.upload_bucket = make_bucket(self.config, self.location.bucket, session, CrcBucket)
 
     # ---- helpers
     def _call(self, what: str, fn: Callable[[], T]) -> T:
@@ -89,7 +93,7 @@ class OssArtifactRepository(StrictMixin, PresignMixin, ArtifactRepository, *OPTI
             raise invalid_parameter(f"Local file {local_file!r} does not exist or is not a file")
         key = self.location.key(artifact_path, os.path.basename(local_file))
         self._guard(f"upload to {self.location.uri(key)}",
-                    lambda: upload_file(self.bucket, local_file, key, self.transfer))
+                    lambda: upload_file(self.upload_bucket, local_file, key, self.transfer))
 
     def log_artifacts(self, local_dir: str, artifact_path: str | None = None) -> None:
         if not os.path.isdir(local_dir):
@@ -106,7 +110,7 @@ class OssArtifactRepository(StrictMixin, PresignMixin, ArtifactRepository, *OPTI
         with ThreadPoolExecutor(max_workers=min(len(jobs), self.max_workers),
                                 thread_name_prefix="mlflow-oss-upload") as pool:
             futures = [pool.submit(self._guard, f"upload to {self.location.uri(key)}",
-                                   lambda f=f, key=key: upload_file(self.bucket, f, key, self.transfer))
+                                   lambda f=f, key=key: upload_file(self.upload_bucket, f, key, self.transfer))
                        for f, key in jobs]
             for fut in futures:
                 fut.result()

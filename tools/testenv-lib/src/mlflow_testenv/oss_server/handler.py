@@ -150,8 +150,12 @@ class Handler(BaseHTTPRequestHandler):
         if body and self.command != "HEAD":
             self.wfile.write(body)
 
-    def _body_chunks(self) -> Iterator[bytes]:
+    def _body_chunks(self) -> Iterator[memoryview]:
+        """The request body in pieces of up to CHUNK bytes, read straight into one reused buffer.
+
+        Each piece is a view of that buffer: use it before asking for the next one."""
         self._body_read = True
+        buf = memoryview(bytearray(CHUNK))
         if self.headers.get("transfer-encoding", "").lower() == "chunked":
             while True:
                 line = self.rfile.readline(65537)
@@ -160,29 +164,27 @@ class Handler(BaseHTTPRequestHandler):
                     while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
                         pass
                     return
-                remaining = size
-                while remaining:
-                    chunk = self.rfile.read(min(remaining, CHUNK))
-                    if not chunk:
-                        raise ConnectionError("client went away")
-                    remaining -= len(chunk)
-                    self._pace(len(chunk))
-                    yield chunk
+                yield from self._read_exactly(size, buf)
                 self.rfile.readline(3)
-        remaining = int(self.headers.get("content-length") or 0)
+        yield from self._read_exactly(int(self.headers.get("content-length") or 0), buf)
+
+    def _read_exactly(self, remaining: int, buf: memoryview) -> Iterator[memoryview]:
         while remaining:
-            chunk = self.rfile.read(min(remaining, CHUNK))
-            if not chunk:
+            n = self.rfile.readinto(buf[: min(remaining, len(buf))])
+            if not n:
                 raise ConnectionError("client went away")
-            remaining -= len(chunk)
-            self._pace(len(chunk))
-            yield chunk
+            remaining -= n
+            self._pace(n)
+            yield buf[:n]
 
     def _body(self, limit: int = 8 * 1024 * 1024) -> bytes:
-        data = b"".join(self._body_chunks())
-        if len(data) > limit:
-            raise invalid_argument("Request body is too large.")
-        return data
+        data = bytearray()
+        for piece in self._body_chunks():
+            data += piece
+            if len(data) > limit:
+                self.close_connection = True  # the rest of the body is left unread
+                raise invalid_argument("Request body is too large.")
+        return bytes(data)
 
     def _drain(self) -> None:
         if not self._body_read:

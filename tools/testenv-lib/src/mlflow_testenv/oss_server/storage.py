@@ -59,6 +59,12 @@ class Written:
     crc64: str | None
 
 
+def _write_all(f: BinaryIO, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:  # an unbuffered write may be short
+        view = view[f.write(view):]
+
+
 def check_key(key: str) -> None:
     if not key:
         raise invalid_argument("Object name must not be empty.")
@@ -122,20 +128,21 @@ class Store:
         d = self._bdir(bucket) / "objects" / h[:2]
         return d / h, d / (h + ".json")
 
-    def receive(self, bucket: str, body: Iterator[bytes]) -> Written:
-        """Stream a request body into a temp file, hashing as it goes."""
+    def receive(self, bucket: str, body: Iterator[bytes | memoryview]) -> Written:
+        """Stream a request body into a temp file, hashing as it goes (MD5, CRC-64 and the write
+        all release the GIL, so parallel part uploads use several cores)."""
         self.require_bucket(bucket)
         md5 = hashlib.md5(usedforsecurity=False)  # OSS ETags are MD5s
         crc = _crc64()
         size = 0
         fd, name = tempfile.mkstemp(dir=self._bdir(bucket) / "tmp")
         try:
-            with os.fdopen(fd, "wb") as f:
+            with os.fdopen(fd, "wb", buffering=0) as f:
                 for chunk in body:
                     md5.update(chunk)
                     if crc is not None:
                         crc.update(chunk)
-                    f.write(chunk)
+                    _write_all(f, chunk)
                     size += len(chunk)
         except BaseException:
             os.unlink(name)
