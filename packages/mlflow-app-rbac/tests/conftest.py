@@ -223,7 +223,7 @@ def raw_request(base: str, method: str, path: str, token: str | None = None,
 
 
 def shared_server(tmp_path_factory: Any, idp: Idp, key: str, args: list[str],
-                  health_paths: tuple[str, ...] = ("/health",)) -> dict[str, str]:
+                  health_paths: tuple[str, ...] = ("/health",), extra_env: dict[str, str] | None = None) -> dict[str, str]:
     """An rbac server shared by all xdist workers, stopped when the session ends.
 
     Like `session_service`, but it also hands out the log path and health-checks under a
@@ -240,7 +240,8 @@ def shared_server(tmp_path_factory: Any, idp: Idp, key: str, args: list[str],
         admin_key = secrets.token_urlsafe(32)
         port = free_port()
         log = root / "server.log"
-        env = {**os.environ, **rbac_env(idp, root, admin_key), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        env = {**os.environ, **rbac_env(idp, root, admin_key, **(extra_env or {})),
+               "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
         cmd = [sys.executable, "-m", "mlflow_testenv.supervise", "--parent-pid", str(watcher_pid()), "--",
                sys.executable, "-m", "mlflow", "server", "--app-name", "rbac", "--host", "127.0.0.1",
                "--port", str(port), "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
@@ -265,10 +266,41 @@ def shared_server(tmp_path_factory: Any, idp: Idp, key: str, args: list[str],
         return info
 
 
+PREFIX = "/mlf"
+# one server per mode per session; searches page through MLflow (scan) under static-prefix and
+# waitress (MLFLOW_RBAC_SEARCH_IN_LIMIT=0) and put the readable ids in the filter elsewhere
+MODES: dict[str, tuple[list[str], dict[str, str]]] = {
+    "gunicorn": (["--gunicorn-opts", "--timeout 120", "--workers", "1"], {}),
+    "static-prefix": (["--workers", "1", "--static-prefix", PREFIX], {"MLFLOW_RBAC_SEARCH_IN_LIMIT": "0"}),
+    "waitress": (["--waitress-opts", "--threads=4", "--static-prefix", PREFIX], {"MLFLOW_RBAC_SEARCH_IN_LIMIT": "0"}),
+}
+
+
+class Mode:
+    def __init__(self, name: str, server: Server, log: Path, base: str, prefix: str) -> None:
+        self.name, self.server, self.log, self.base, self.prefix = name, server, log, base, prefix
+
+
+def mode_server(tmp_path_factory: Any, idp: Idp, name: str) -> Mode:
+    args, extra_env = MODES[name]
+    prefix = PREFIX if "--static-prefix" in args else ""
+    if prefix:
+        # /health moved under the prefix in later MLflow
+        info = shared_server(tmp_path_factory, idp, f"rbac-{name}", args, (f"{PREFIX}/health", "/health"), extra_env)
+        # MLflow before 3.x-something prefixed only the UI; the API stayed at the root
+        probe = raw_request(info["base"], "GET", f"{PREFIX}/api/2.0/mlflow/experiments/search?max_results=1",
+                            info["admin_key"])[0]
+        url = info["base"] + (PREFIX if probe != 404 else "")
+    else:
+        info = shared_server(tmp_path_factory, idp, f"rbac-{name}", args, extra_env=extra_env)
+        url = info["base"]
+    return Mode(name, Server(url, info["admin_key"], idp), Path(info["log"]), info["base"], prefix)
+
+
 @pytest.fixture(scope="session")
 def kit() -> Any:
     """conftest helpers for test modules (import-mode=importlib cannot import conftest)."""
     from types import SimpleNamespace
 
     return SimpleNamespace(Server=Server, rbac_env=rbac_env, shared_root=shared_root, start_rbac=start_rbac,
-                           raw=raw_request, shared_server=shared_server)
+                           raw=raw_request, shared_server=shared_server, mode_server=mode_server, PREFIX=PREFIX)

@@ -1,37 +1,20 @@
-"""The same guarantees under gunicorn (WSGI) and with --static-prefix (uvicorn), one server each per session."""
+"""The same guarantees under gunicorn and waitress (WSGI) and with --static-prefix (uvicorn), one server each per session."""
 
 from __future__ import annotations
 
 import json
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
 PREFIX = "/mlf"
 
 
-class Mode:
-    def __init__(self, name: str, server, log: Path, base: str) -> None:
-        self.name, self.server, self.log, self.base = name, server, log, base
-
-
-@pytest.fixture(scope="session", params=["gunicorn", "static-prefix"])
+@pytest.fixture(scope="session", params=["gunicorn", "static-prefix", "waitress"])
 def mode(request, kit, idp, tmp_path_factory):
     """Shared by all xdist workers (one server per mode per session)."""
-    if request.param == "gunicorn":
-        info = kit.shared_server(tmp_path_factory, idp, "rbac-gunicorn",
-                                 ["--gunicorn-opts", "--timeout 120", "--workers", "1"])
-        url = info["base"]
-    else:
-        info = kit.shared_server(tmp_path_factory, idp, "rbac-static-prefix",
-                                 ["--workers", "1", "--static-prefix", PREFIX], health_paths=(f"{PREFIX}/health", "/health"))  # /health moved under the prefix in later MLflow
-        # MLflow before 3.x-something prefixed only the UI; the API stayed at the root
-        probe = kit.raw(info["base"], "GET", f"{PREFIX}/api/2.0/mlflow/experiments/search?max_results=1",
-                        info["admin_key"])[0]
-        url = info["base"] + (PREFIX if probe != 404 else "")
-    return Mode(request.param, kit.Server(url, info["admin_key"], idp), Path(info["log"]), info["base"])
+    return kit.mode_server(tmp_path_factory, idp, request.param)
 
 
 def test_401_403_200(mode, idp, kit):
@@ -55,7 +38,7 @@ def test_path_bypasses_are_refused(mode, idp, kit):
     s = mode.server
     exp_id = s.experiment()
     token = idp.token(f"user-{uuid.uuid4().hex[:8]}")
-    prefix = PREFIX if mode.name == "static-prefix" else ""
+    prefix = mode.prefix
     for path, expected in [
         (f"{prefix}//api/2.0/mlflow/experiments/get?experiment_id={exp_id}", 400),
         (f"{prefix}/api/2.0/mlflow%2Fexperiments/get?experiment_id={exp_id}", 400),
@@ -75,7 +58,7 @@ def test_artifact_proxy_of_other_experiments(mode, idp, kit):
     user = f"user-{uuid.uuid4().hex[:8]}"
     token = idp.token(user)
     own, hidden = s.experiment(token), s.experiment()
-    prefix = PREFIX if mode.name == "static-prefix" else ""
+    prefix = mode.prefix
     for base_path in {f"{prefix}/api/2.0/mlflow-artifacts/artifacts", "/api/2.0/mlflow-artifacts/artifacts"}:
         assert kit.raw(mode.base, "PUT", f"{base_path}/{hidden}/a.txt", token, body="x")[0] == 403
         assert kit.raw(mode.base, "GET", f"{base_path}/{hidden}/a.txt", token)[0] == 403

@@ -66,7 +66,51 @@ class RbacASGI:
             await _send_simple(send, *decision.respond)
             await self._finish(pending, decision.respond[0], decision)
             return
+        if decision.pages is not None:
+            await self._paged(scope, send, pending, decision)
+            return
         await self._forward(scope, receive, send, pending, decision, body)
+
+    async def _call_buffered(self, scope: Scope, query: str | None, body: bytes | None) -> tuple[dict[str, Any], bytes]:
+        """One in-process call of the wrapped app (its middleware included), answer buffered."""
+        payload = body or b""
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
+        inner = {**scope, "headers": headers + [(b"content-length", str(len(payload)).encode())]}
+        if query is not None:
+            inner["query_string"] = query.encode("latin-1")
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": payload, "more_body": False}
+            await anyio.sleep_forever()  # no disconnect from an in-process call
+            return {}  # pragma: no cover
+        start: dict[str, Any] = {}
+        parts: list[bytes] = []
+
+        async def collect(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                parts.append(message.get("body", b""))
+        await self.app(inner, receive, collect)
+        return start, b"".join(parts)
+
+    async def _paged(self, scope: Scope, send: Any, pending: Pending, decision: Allow) -> None:
+        pages = decision.pages
+        assert pages is not None
+        step: Any = pages.first()
+        start: dict[str, Any] = {}
+        while not isinstance(step, bytes):
+            start, answer = await self._call_buffered(scope, step.query, step.body)
+            step = await anyio.to_thread.run_sync(pages.feed, start.get("status", 500), answer)
+        status = start.get("status", 500)
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(step)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": step})
 
     async def _finish(self, pending: Pending, status: int, decision: Allow) -> None:
         if pending.rule.mutates or pending.rule.check == "admin":

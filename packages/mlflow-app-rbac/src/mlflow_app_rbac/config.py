@@ -20,6 +20,7 @@ from mlflow_plugins_shared.settings import (
     SettingValueError,
     as_bool,
     as_float,
+    as_int,
     as_list,
     as_secret,
     as_str,
@@ -77,12 +78,15 @@ CACHE_SECONDS = Setting(f"{PREFIX}CACHE_SECONDS", as_float(minimum=0, maximum=30
                         doc="How long a worker reuses permission/API-key lookups (other workers see changes within this).")
 PUBLIC_UI = Setting(f"{PREFIX}PUBLIC_UI", as_bool, default=True,
                     doc="Serve UI assets (/, /static-files, /health, /version) without authentication; they hold no data.")
+SEARCH_IN_LIMIT = Setting(f"{PREFIX}SEARCH_IN_LIMIT", as_int(minimum=0, maximum=4000), default=1000,
+                          doc="Up to this many readable experiments/models, searches put their ids in MLflow's filter; "
+                              "above it they page through MLflow server-side (0: always).")
 AUDIT_DB = Setting(f"{PREFIX}AUDIT_DB", as_bool, default=True, doc="Store audit events in the database (they are always logged as JSON).")
 
 ALL_SETTINGS: tuple[Setting[Any], ...] = (
     CONFIG_FILE, DATABASE_URI, JWKS_URL, JWKS_FILE, JWT_ISSUER, JWT_AUDIENCE, JWT_ALGORITHMS, JWT_LEEWAY,
     USER_CLAIM, GROUPS_CLAIM, JWKS_CACHE_SECONDS, JWKS_MIN_REFRESH_SECONDS, ADMIN_USERS, ADMIN_GROUPS,
-    BOOTSTRAP_ADMIN_KEY, DEFAULT_PERMISSION, CACHE_SECONDS, PUBLIC_UI, AUDIT_DB,
+    BOOTSTRAP_ADMIN_KEY, DEFAULT_PERMISSION, CACHE_SECONDS, PUBLIC_UI, SEARCH_IN_LIMIT, AUDIT_DB,
 )
 
 
@@ -106,6 +110,7 @@ class RbacConfig:
     cache_seconds: float
     public_ui: bool
     audit_db: bool
+    search_in_limit: int = 1000
 
     @property
     def jwt_enabled(self) -> bool:
@@ -164,6 +169,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> RbacConfig:
         cache_seconds=CACHE_SECONDS.get(merged) or 0.0,
         public_ui=bool(PUBLIC_UI.get(merged)),
         audit_db=bool(AUDIT_DB.get(merged)),
+        search_in_limit=SEARCH_IN_LIMIT.get(merged) if SEARCH_IN_LIMIT.get(merged) is not None else 1000,
     )
     _check(cfg)
     return cfg

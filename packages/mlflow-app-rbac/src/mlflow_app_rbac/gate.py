@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from mlflow_app_rbac import graphql_guard, paths, resources, routes
+from mlflow_app_rbac import graphql_guard, paths, resources, routes, search_paging
 from mlflow_app_rbac.audit import AuditLog
 from mlflow_app_rbac.config import RbacConfig
 from mlflow_app_rbac.identity import Authenticator, AuthError, Principal, TtlCache
-from mlflow_app_rbac.logs import logger
 from mlflow_app_rbac.permissions import EXPERIMENT, REGISTERED_MODEL, Permission
 from mlflow_app_rbac.routes import Rule
 from mlflow_app_rbac.store import RbacStore
@@ -66,6 +65,7 @@ class Allow:
     respond: tuple[int, bytes] | None = None  # answer without calling MLflow
     after: Callable[[int, bytes], bytes | None] | None = None
     resource: str | None = None
+    pages: search_paging.Paginator | None = None  # the adapter calls MLflow until it has a full page
 
 
 def _camel(name: str) -> str:
@@ -352,26 +352,27 @@ class Gate:
         data["experiment_ids"], data["locations"] = allowed_ids, kept
         return Allow(new_body=json.dumps(data).encode())
 
-    def _special_filter_experiments(self, p: Pending, *_: Any) -> Allow:
-        assert p.principal is not None
-        readable = self.readable(p.principal, EXPERIMENT)
+    def _special_filter_search(self, p: Pending, data: Any, query: dict[str, list[str]],
+                               body: bytes | None) -> Allow | Denial:
+        """experiments/registered-models/model-versions search: readable items only, full pages."""
+        assert p.principal is not None and p.rule.special is not None
+        kind = search_paging.KINDS[p.rule.special]
+        readable = self.readable(p.principal, kind.resource_type)
         if readable is None:
             return Allow()
-        return Allow(after=_list_filter("experiments", lambda e: str(e.get("experiment_id")) in readable))
+        in_query = p.request.method == "GET" and bool(p.request.query_string or not body)
+        if not in_query and not isinstance(data, dict):
+            return self.deny(p, 400, "INVALID_PARAMETER_VALUE", "expected a JSON object body")
+        req = search_paging.SearchRequest(in_query, dict(query) if in_query else dict(data))
+        try:
+            pages = search_paging.plan(kind, req, readable, self.cfg.search_in_limit)
+        except search_paging.SearchError as e:
+            return self.deny(p, 400, "INVALID_PARAMETER_VALUE", str(e))
+        if pages is None:
+            return Allow(respond=(200, b"{}"))
+        return Allow(pages=pages)
 
-    def _special_filter_models(self, p: Pending, *_: Any) -> Allow:
-        assert p.principal is not None
-        readable = self.readable(p.principal, REGISTERED_MODEL)
-        if readable is None:
-            return Allow()
-        return Allow(after=_list_filter("registered_models", lambda m: m.get("name") in readable))
-
-    def _special_filter_model_versions(self, p: Pending, *_: Any) -> Allow:
-        assert p.principal is not None
-        readable = self.readable(p.principal, REGISTERED_MODEL)
-        if readable is None:
-            return Allow()
-        return Allow(after=_list_filter("model_versions", lambda m: m.get("name") in readable))
+    _special_filter_experiments = _special_filter_models = _special_filter_model_versions = _special_filter_search
 
     def _special_create_experiment(self, p: Pending, *_: Any) -> Allow:
         principal = p.principal
@@ -419,20 +420,3 @@ def _artifact_experiment(path: str) -> str | None:
     if not segments or not segments[0].isdigit() or any(s in ("..", ".") for s in segments):
         return None
     return segments[0]
-
-
-def _list_filter(key: str, keep: Callable[[dict[str, Any]], bool]) -> Callable[[int, bytes], bytes | None]:
-    def after(status: int, body: bytes) -> bytes | None:
-        if status != 200:
-            return None
-        try:
-            data = json.loads(body)
-        except ValueError:
-            logger.warning("could not filter a non-JSON search response; answering an empty result")
-            return b"{}"
-        items = data.get(key) or []
-        data[key] = [i for i in items if isinstance(i, dict) and keep(i)]
-        if not data[key]:
-            data.pop(key)
-        return json.dumps(data).encode()
-    return after

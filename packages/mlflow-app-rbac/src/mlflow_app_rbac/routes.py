@@ -40,7 +40,8 @@ class Rule:
     @property
     def needs_body(self) -> bool:
         return any(not f.startswith(("path:", "header:", "args:")) for f in self.fields) or self.check == "graphql" \
-            or self.special in {"search_runs", "search_ids", "search_traces_v3"}
+            or self.special in {"search_runs", "search_ids", "search_traces_v3", "filter_experiments",
+                                "filter_models", "filter_model_versions"}
 
 
 def _rule(check: str, permission: Permission = N, *fields: str, special: str | None = None,

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
-from mlflow_app_rbac.gate import Denial, Gate, Request
+from mlflow_app_rbac.gate import Allow, Denial, Gate, Pending, Request
 
 _STATUS_TEXT = {400: "400 Bad Request", 401: "401 Unauthorized", 403: "403 Forbidden", 200: "200 OK",
                 503: "503 Service Unavailable"}
@@ -47,6 +47,8 @@ class RbacWSGI:
         if decision.respond is not None:
             self.gate.finish(pending, decision.respond[0], decision.resource)
             return self._simple(start_response, *decision.respond)
+        if decision.pages is not None:
+            return self._paged(environ, start_response, pending, decision)
         if decision.new_query is not None:
             environ["QUERY_STRING"] = decision.new_query
         if body is not None:
@@ -79,8 +81,43 @@ class RbacWSGI:
             status_code = int(str(captured.get("status", "500")).split(" ", 1)[0])
             self.gate.finish(pending, status_code, decision.resource)
 
+    def _paged(self, environ: dict[str, Any], start_response: Any, pending: Pending, decision: Allow) -> list[bytes]:
+        """Call MLflow in-process until the page is full (see search_paging)."""
+        pages = decision.pages
+        assert pages is not None
+        step: Any = pages.first()
+        status, headers = "500 Internal Server Error", []
+        try:
+            while not isinstance(step, bytes):
+                inner = dict(environ)
+                if step.query is not None:
+                    inner["QUERY_STRING"] = step.query
+                payload = step.body or b""
+                inner["wsgi.input"], inner["CONTENT_LENGTH"] = io.BytesIO(payload), str(len(payload))
+                captured: dict[str, Any] = {}
+                result = self.app(inner, _capture_into(captured))
+                try:
+                    answer = b"".join(result)
+                finally:
+                    if hasattr(result, "close"):
+                        result.close()
+                status, headers = captured.get("status", status), captured.get("headers", [])
+                step = pages.feed(int(status.split(" ", 1)[0]), answer)
+            out = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            start_response(status, out + [("Content-Length", str(len(step)))])
+            return [step]
+        finally:
+            self.gate.finish(pending, int(str(status).split(" ", 1)[0]), decision.resource)
+
     @staticmethod
     def _simple(start_response: Any, status: int, body: bytes, extra: list[tuple[str, str]] = ()) -> list[bytes]:  # type: ignore[assignment]
         start_response(_STATUS_TEXT.get(status, f"{status} Error"),
                        [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *extra])
         return [body]
+
+
+def _capture_into(captured: dict[str, Any]) -> Any:
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        captured["status"], captured["headers"] = status, headers
+        return lambda _data: None
+    return capture
