@@ -134,3 +134,30 @@ def test_failed_multipart_upload_is_aborted(oss_settings, root_uri, raw_bucket, 
     with pytest.raises(MlflowException) as e:
         repo.log_artifact(str(tmp_path / "denied.bin"))
     assert e.value.error_code == "PERMISSION_DENIED", e.value.message
+
+
+def test_crc_mismatch_in_flight_is_sent_again(oss_settings, root_uri, raw_bucket, inject_fault, tmp_path):
+    oss_settings(**SMALL_PARTS)
+    repo = OssArtifactRepository(root_uri)
+    marker = root_uri.rsplit("/", 1)[-1]
+    src = _file(tmp_path / "big.bin", 900_000)
+    # one part and then the single PUT are reported with a wrong CRC-64: both are detected and sent again
+    inject_fault(bad_crc=True, count=1, method="PUT", key_contains=marker + "/big.bin")
+    repo.log_artifact(str(src))
+    small = _file(tmp_path / "small.txt", 100)
+    inject_fault(bad_crc=True, count=1, method="PUT", key_contains=marker + "/small.txt")
+    repo.log_artifact(str(small))
+    assert raw_bucket.head_object(repo.location.key("big.bin")).etag.endswith("-9")
+    assert _sha(repo.download_artifacts("big.bin", str(tmp_path / "dl"))) == _sha(src)
+    assert _sha(repo.download_artifacts("small.txt", str(tmp_path / "dl"))) == _sha(small)
+
+
+def test_crc_mismatch_that_persists_is_a_clear_error(oss_settings, root_uri, inject_fault, tmp_path):
+    oss_settings(**{**SMALL_PARTS, "RETRIES": "1"})
+    repo = OssArtifactRepository(root_uri)
+    marker = root_uri.rsplit("/", 1)[-1]
+    inject_fault(bad_crc=True, count=1, method="PUT", key_contains=marker + "/s.txt")
+    with pytest.raises(MlflowException) as e:
+        repo.log_artifact(str(_file(tmp_path / "s.txt", 10)))
+    assert e.value.error_code == "TEMPORARILY_UNAVAILABLE"
+    assert "CRC-64 check failed" in e.value.message and "Traceback" not in e.value.message

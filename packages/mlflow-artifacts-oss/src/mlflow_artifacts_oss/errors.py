@@ -38,6 +38,10 @@ def to_mlflow(exc: BaseException, what: str, secrets: Iterable[str | None] = ())
             return errors.unavailable(f"{what}: {body}. Check MLFLOW_OSS_ECS_RAM_ROLE and MLFLOW_OSS_ECS_METADATA_URL.",
                                       *hidden)
         return errors.invalid_parameter(f"{what}: {body}", *hidden)
+    if isinstance(exc, oss2.exceptions.InconsistentError):
+        return errors.unavailable(f"{what}: CRC-64 check failed: the data OSS received or sent differs from the "
+                                  f"data on this side (request id {exc.request_id or 'unknown'}); the transfer was "
+                                  "retried and can be run again.", *hidden)
     if isinstance(exc, oss2.exceptions.OssError):
         detail = f"{what}: OSS answered {exc.status} {exc.code or ''}: {exc.message or ''}".rstrip(": ")
         if exc.request_id:

@@ -36,6 +36,8 @@ class Fault:
     key_contains: str = ""
     drop: bool = False  # close the connection instead of answering
     code: str = ""
+    # answer normally but report a wrong x-oss-hash-crc64ecma, as if the body had been corrupted in flight
+    bad_crc: bool = False
 
 
 @dataclass
@@ -119,6 +121,7 @@ class Handler(BaseHTTPRequestHandler):
         self.request_id = uuid.uuid4().hex[:24].upper()
         self._body_read = False
         self._pace = Pacer(self.server.config.throttle_mibps)
+        self._bad_crc = False
         try:
             self._route()
         except OssError as e:
@@ -220,7 +223,9 @@ class Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         self.server.verifier.verify(SignedRequest(self.command, bucket, key, params, headers))
         fault = self.server.take_fault(self.command, key)
-        if fault is not None:
+        if fault is not None and fault.bad_crc:
+            self._bad_crc = True
+        elif fault is not None:
             if fault.drop:
                 self.close_connection = True
                 self.connection.shutdown(2)
@@ -313,10 +318,12 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, headers=self._etag_headers(meta))
 
     def _etag_headers(self, meta: ObjectMeta) -> dict[str, str]:
-        h = {"ETag": f'"{meta.etag}"'}
-        if meta.crc64 is not None:
-            h["x-oss-hash-crc64ecma"] = meta.crc64
-        return h
+        return self._crc_header({"ETag": f'"{meta.etag}"'}, meta.crc64)
+
+    def _crc_header(self, headers: dict[str, str], crc: str | None) -> dict[str, str]:
+        if crc is not None:
+            headers["x-oss-hash-crc64ecma"] = str(int(crc) ^ 1) if self._bad_crc else crc
+        return headers
 
     def _copy(self, bucket: str, key: str) -> None:
         src = unquote(self.headers["x-oss-copy-source"])
@@ -351,8 +358,8 @@ class Handler(BaseHTTPRequestHandler):
                 start, end = rng
                 status = 206
                 headers["Content-Range"] = f"bytes {start}-{end}/{meta.size}"
-            elif meta.crc64 is not None:
-                headers["x-oss-hash-crc64ecma"] = meta.crc64
+            else:
+                self._crc_header(headers, meta.crc64)
             length = max(0, end - start + 1)
             self._send(status, b"", headers, length=length)
             if head or not length:
@@ -500,10 +507,7 @@ class Handler(BaseHTTPRequestHandler):
         self.server.store.upload_meta(bucket, key, q["uploadId"])
         written = self._receive_checked(bucket)
         self.server.store.put_part(bucket, key, q["uploadId"], int(raw), written)
-        headers = {"ETag": f'"{written.md5.hex().upper()}"'}
-        if written.crc64 is not None:
-            headers["x-oss-hash-crc64ecma"] = written.crc64
-        self._send(200, headers=headers)
+        self._send(200, headers=self._crc_header({"ETag": f'"{written.md5.hex().upper()}"'}, written.crc64))
 
     def _complete(self, bucket: str, key: str, upload_id: str) -> None:
         store = self.server.store
@@ -564,9 +568,10 @@ class Handler(BaseHTTPRequestHandler):
                 spec = json.loads(self._body() or b"{}")
                 fault = Fault(int(spec.get("status", 503)), int(spec.get("count", 1)), str(spec.get("method", "")),
                               str(spec.get("key_contains", "")), bool(spec.get("drop", False)),
-                              str(spec.get("code", "")))
+                              str(spec.get("code", "")), bool(spec.get("bad_crc", False)))
             except (ValueError, TypeError):
-                raise invalid_argument("fault spec must be JSON {status, count, method, key_contains, drop}") from None
+                raise invalid_argument("fault spec must be JSON {status, count, method, key_contains, drop, code, "
+                                       "bad_crc}") from None
             with self.server.lock:
                 self.server.faults.append(fault)
             return self._send(204)
