@@ -26,6 +26,7 @@ _logger = get_logger(__name__)
 READ_ONLY = "mlflow_artifacts_sql_read_only"
 # Room a MySQL packet needs beyond the chunk (statement text, escaping of the worst bytes).
 _PACKET_OVERHEAD = 64 * 1024
+SQLITE_PAGE_SIZE = 65536  # the largest SQLite allows
 
 
 def _with_credentials(url: URL) -> URL:
@@ -62,6 +63,9 @@ def _sqlite_transactions(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
+        # Takes effect only in a database file that has no table yet (a no-op on any other): chunks
+        # then span 16x fewer overflow pages, which roughly doubles write and read speed.
+        dbapi_conn.execute(f"PRAGMA page_size = {SQLITE_PAGE_SIZE}")
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:

@@ -5,10 +5,11 @@ Paths here are full paths inside the database (artifact root + relative path), a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
-import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -17,14 +18,17 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import DATA_LOSS
 from sqlalchemy.engine import Connection
 
+from mlflow_artifacts_sql.chunk_io import Chunk, insert_chunks, stream_chunks
 from mlflow_artifacts_sql.database import Database
 from mlflow_artifacts_sql.db_errors import is_transient_or_conflict
+from mlflow_artifacts_sql.pipeline import prefetch
 from mlflow_plugins_shared import errors
 from mlflow_plugins_shared.logs import get_logger
 
 _logger = get_logger(__name__)
 _IN_LIST = 500  # SQL Server allows 2100 parameters per statement
 _READ_ATTEMPTS = 3
+_PREFETCH = 2  # chunks fetched ahead of the one being hashed and written
 
 
 @dataclass(frozen=True)
@@ -74,32 +78,8 @@ class FileStore:
             return path.isnot(None)
         return sa.and_(path >= directory + "/", path < directory + "0")
 
-    def _insert_chunks(self, conn: Connection, file_id: str, first_seq: int, chunks: Sequence[bytes]) -> None:
-        # One row per statement unless rows are small: a statement never carries more than a chunk
-        # (MySQL's max_allowed_packet, driver memory).
-        group: list[dict[str, Any]] = []
-        size = 0
-        for i, data in enumerate(chunks):
-            if group and size + len(data) > self.db.chunk_size:
-                conn.execute(self.chunks.insert(), group)
-                group, size = [], 0
-            group.append({"file_id": file_id, "seq": first_seq + i, "data": data})
-            size += len(data)
-        if group:
-            conn.execute(self.chunks.insert(), group)
-
-    def _insert_many_chunks(self, conn: Connection, new: Sequence[NewFile]) -> None:
-        group: list[dict[str, Any]] = []
-        size = 0
-        for f in new:
-            for seq, data in enumerate(f.chunks):
-                if group and size + len(data) > self.db.chunk_size:
-                    conn.execute(self.chunks.insert(), group)
-                    group, size = [], 0
-                group.append({"file_id": f.id, "seq": seq, "data": data})
-                size += len(data)
-        if group:
-            conn.execute(self.chunks.insert(), group)
+    def insert_chunks(self, conn: Connection, rows: Sequence[Chunk]) -> None:
+        insert_chunks(conn, self.chunks, rows, self.db.chunk_size)
 
     def _check_conflicts(self, conn: Connection, paths: Sequence[str]) -> None:
         """A file cannot sit where a directory is, nor inside a path that is a file."""
@@ -142,12 +122,9 @@ class FileStore:
                 {"id": f.id, "path": f.path, "size": f.size, "sha256": f.sha256,
                  "chunk_count": len(f.chunks), "created_ms": created} for f in new
             ])
-            self._insert_many_chunks(conn, new)
+            self.insert_chunks(conn, [(f.id, seq, data) for f in new for seq, data in enumerate(f.chunks)])
 
         self.db.transaction(f"store {len(new)} file(s)", tx, retry_if=is_transient_or_conflict)
-
-    def upload(self, path: str) -> Upload:
-        return Upload(self, path)
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -178,23 +155,34 @@ class FileStore:
 
         return self.db.transaction("look up a file", tx, read_only=True)
 
-    def _chunk(self, file_id: str, seq: int) -> bytes | None:
-        c = self.chunks
-        binary = self.db.engine.dialect.driver == "psycopg"
-        raw_sql = f"SELECT data FROM {c.name} WHERE file_id = %s AND seq = %s"  # noqa: S608 - validated prefix
+    def _produce_chunks(self, stored: StoredFile, put: Callable[[tuple[int, bytes]], None]) -> None:
+        """Put chunks 1.. of `stored` in order; stops early if some are missing (the reader sees the gap)."""
+        state = {"next": 1}
+        if self.db.dialect == "sqlite":
+            # A SQLite reader blocks writers' commits: read in transactions of about a transaction's bytes.
+            per_chunk = max(1, stored.size // max(stored.chunk_count, 1))
+            step = max(1, self.db.transaction_size // per_chunk)
+        else:  # one statement: one consistent snapshot, streamed
+            step = stored.chunk_count
 
-        def tx(conn: Connection) -> bytes | None:
-            if binary:  # psycopg 3: bytea in binary format, not hex text (about 3x faster)
-                with conn.connection.driver_connection.cursor(binary=True) as cur:  # type: ignore[union-attr]
-                    cur.execute(raw_sql, (file_id, seq))
-                    row = cur.fetchone()
-                return None if row is None else row[0]
-            return conn.execute(sa.select(c.c.data).where(c.c.file_id == file_id, c.c.seq == seq)).scalar()
+        def tx(conn: Connection, stop: int) -> None:
+            with closing(stream_chunks(conn, self.chunks, stored.id, state["next"], stop)) as rows:
+                for seq, data in rows:
+                    put((seq, data))
+                    state["next"] = seq + 1
 
-        return self.db.transaction("read a chunk", tx, read_only=True)
+        while state["next"] < stored.chunk_count:
+            before = state["next"]
+            stop = min(before + step, stored.chunk_count)
+            self.db.transaction("read chunks", functools.partial(tx, stop=stop), read_only=True)
+            if state["next"] != stop:
+                return  # missing chunks: the reader sees the gap
 
     def read_into(self, path: str, out: BinaryIO) -> StoredFile:
-        """Stream the file into `out` chunk by chunk, verifying size and SHA-256."""
+        """Stream the file into `out`, verifying size and SHA-256.
+
+        Chunks are fetched on a second thread while the previous ones are hashed and written.
+        """
         previous: str | None = None
         for _ in range(_READ_ATTEMPTS):
             head = self._head(path)
@@ -209,16 +197,22 @@ class FileStore:
             out.truncate()
             sha = hashlib.sha256()
             size = 0
-            complete = True
-            for seq in range(stored.chunk_count):
-                data = first if seq == 0 else self._chunk(stored.id, seq)
-                if data is None:  # replaced or deleted while we read: look again
-                    complete = False
-                    break
-                sha.update(data)
-                out.write(data)
-                size += len(data)
-            if not complete:
+            got = 0
+            if stored.chunk_count and first is not None:
+                sha.update(first)
+                out.write(first)
+                size, got = len(first), 1
+            if got == 1 and stored.chunk_count > 1:
+                chunks = prefetch(functools.partial(self._produce_chunks, stored), _PREFETCH, "reader")
+                with closing(chunks):
+                    for seq, data in chunks:
+                        if seq != got:
+                            break
+                        sha.update(data)
+                        out.write(data)
+                        size += len(data)
+                        got += 1
+            if got != stored.chunk_count:  # replaced or deleted while we read: look again
                 previous = stored.id
                 continue
             if size != stored.size or sha.hexdigest() != stored.sha256:
@@ -262,99 +256,3 @@ class FileStore:
             return len(ids)
 
         return self.db.transaction("delete artifacts", tx)
-
-
-class Upload:
-    """A file written chunk by chunk. Invisible until `finish()`; `abort()` removes what was written.
-
-    Chunks of one transaction (at most the transaction size) stay in memory so a transient error
-    can replay that transaction; everything before it is already committed.
-    """
-
-    def __init__(self, store: FileStore, path: str) -> None:
-        self.store = store
-        self.db = store.db
-        self.path = path
-        self.id = uuid.uuid4().hex
-        self._sha = hashlib.sha256()
-        self._size = 0
-        self._committed = 0  # chunks already committed
-        self._pending: list[bytes] = []
-        self._pending_bytes = 0
-        self._buffer = bytearray()
-        self._staged = False
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        chunk = self.db.chunk_size
-        if not self._buffer and len(data) == chunk:
-            self._add(bytes(data))
-            return
-        self._buffer += data
-        while len(self._buffer) >= chunk:
-            self._add(bytes(self._buffer[:chunk]))
-            del self._buffer[:chunk]
-
-    def write_from(self, src: BinaryIO) -> None:
-        chunk = self.db.chunk_size
-        while data := src.read(chunk):
-            self.write(data)
-
-    def _add(self, data: bytes) -> None:
-        self._sha.update(data)
-        self._size += len(data)
-        self._pending.append(data)
-        self._pending_bytes += len(data)
-        if self._pending_bytes >= self.db.transaction_size:
-            self._flush()
-
-    def _stage_row(self, conn: Connection) -> None:
-        if not self._staged:
-            conn.execute(self.store.files.insert().values(
-                id=self.id, path=None, size=0, sha256=None, chunk_count=0, created_ms=_now_ms()
-            ))
-
-    def _flush(self) -> None:
-        pending = self._pending
-
-        def tx(conn: Connection) -> None:
-            self._stage_row(conn)
-            self.store._insert_chunks(conn, self.id, self._committed, pending)
-
-        self.db.transaction("store chunks", tx)
-        self._staged = True
-        self._committed += len(pending)
-        self._pending, self._pending_bytes = [], 0
-
-    def finish(self) -> None:
-        if self._buffer:
-            self._add(bytes(self._buffer))
-            self._buffer.clear()
-        pending = self._pending
-        count = self._committed + len(pending)
-        sha = self._sha.hexdigest()
-        files = self.store.files
-
-        def tx(conn: Connection) -> None:
-            self.store._replace_existing(conn, [self.path])
-            if self._staged:
-                conn.execute(files.update().where(files.c.id == self.id).values(
-                    path=self.path, size=self._size, sha256=sha, chunk_count=count))
-            else:
-                conn.execute(files.insert().values(
-                    id=self.id, path=self.path, size=self._size, sha256=sha, chunk_count=count,
-                    created_ms=_now_ms()))
-            self.store._insert_chunks(conn, self.id, self._committed, pending)
-
-        self.db.transaction(f"publish '{self.path}'", tx, retry_if=is_transient_or_conflict)
-        self._pending, self._pending_bytes = [], 0
-        _logger.debug("stored %s: %d bytes in %d chunks", self.path, self._size, count)
-
-    def abort(self) -> None:
-        """Best effort: remove the committed chunks (else the stale-upload purge will)."""
-        self._pending, self._buffer = [], bytearray()
-        if not self._staged:
-            return
-        try:
-            self.db.transaction("remove an unfinished upload", lambda c: self.store._remove_ids(c, [self.id]))
-        except Exception as e:  # the original error matters more
-            _logger.warning("could not remove unfinished upload of %s: %s", self.path, type(e).__name__)

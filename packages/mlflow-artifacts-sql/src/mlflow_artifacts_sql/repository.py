@@ -20,6 +20,7 @@ from mlflow_artifacts_sql.database import Database, database_for
 from mlflow_artifacts_sql.files import FileStore, NewFile
 from mlflow_artifacts_sql.location import Location, parse_location
 from mlflow_artifacts_sql.schema import PATH_MAX_BYTES
+from mlflow_artifacts_sql.upload import Upload
 from mlflow_plugins_shared import compat, errors
 from mlflow_plugins_shared.logs import get_logger
 from mlflow_plugins_shared.redact import redact_text
@@ -105,11 +106,20 @@ class SqlArtifactRepository(StrictMixin, ArtifactRepository, StreamUploadMixin):
         target = self._target(artifact_path, os.path.basename(local))
         if not os.path.isfile(local):
             raise errors.invalid_parameter(f"Not a file: {local!r}")
-        with open(local, "rb") as src:
-            self._upload(target, src)
+        self._upload_file(target, local)
+
+    def _upload_file(self, target: str, local: str) -> None:
+        with open(local, "rb", buffering=0) as src:
+            upload = Upload(self._files, target, source_fd=src.fileno())
+            try:
+                upload.write_file(src.fileno())
+                upload.finish()
+            except BaseException:
+                upload.abort()
+                raise
 
     def _upload(self, target: str, src: BinaryIO) -> None:
-        upload = self._files.upload(target)
+        upload = Upload(self._files, target)
         try:
             upload.write_from(src)
             upload.finish()
@@ -141,8 +151,7 @@ class SqlArtifactRepository(StrictMixin, ArtifactRepository, StreamUploadMixin):
         batch_files = settings.BATCH_FILES.get() or 500
         for local, target, size in plan:
             if size > db.chunk_size:
-                with open(local, "rb") as src:
-                    self._upload(target, src)
+                self._upload_file(target, local)
                 continue
             with open(local, "rb") as src:
                 data = src.read()
@@ -167,7 +176,7 @@ class SqlArtifactRepository(StrictMixin, ArtifactRepository, StreamUploadMixin):
         self, chunks: AsyncIterable[bytes], artifact_file_name: str, artifact_path: str | None = None
     ) -> None:
         target = self._target(artifact_path, posixpath.basename(str(artifact_file_name).replace("\\", "/")))
-        upload = await asyncio.to_thread(self._files.upload, target)
+        upload = await asyncio.to_thread(Upload, self._files, target)
         size = self._db.chunk_size
         buffer = bytearray()
         try:

@@ -1,0 +1,91 @@
+"""Writing and reading chunk rows, with driver fast paths where they pay.
+
+- psycopg 3: bytea travels in binary (`%b`), not as hex or escaped text, both ways.
+- SQLite: statements on the DB-API cursor, skipping SQLAlchemy's per-statement work.
+- Other drivers: SQLAlchemy Core (its bind processors know each driver's quirks).
+
+Reads stream one file's chunks in `seq` order from one statement, never more than one row at a
+time held by the driver (server-side cursor / unbuffered cursor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+Chunk = tuple[str, int, Any]  # (file_id, seq, data: bytes-like)
+
+
+def _raw(conn: Connection) -> Any:
+    return conn.connection.driver_connection
+
+
+def _name(conn: Connection, table: sa.Table) -> str:
+    return conn.dialect.identifier_preparer.format_table(table)
+
+
+def insert_chunks(conn: Connection, table: sa.Table, rows: Sequence[Chunk], max_statement_bytes: int) -> None:
+    """Insert chunk rows in the connection's open transaction."""
+    if not rows:
+        return
+    driver = conn.dialect.driver
+    if driver in ("psycopg", "pysqlite"):
+        mark = "%s, %s, %b" if driver == "psycopg" else "?, ?, ?"
+        sql = f"INSERT INTO {_name(conn, table)} (file_id, seq, data) VALUES ({mark})"  # noqa: S608 - our table
+        cur = _raw(conn).cursor()
+        try:
+            for row in rows:
+                cur.execute(sql, row)
+        finally:
+            cur.close()
+        return
+    # One row per statement unless rows are small: a statement never carries more than a chunk
+    # (MySQL's max_allowed_packet, driver memory).
+    group: list[dict[str, Any]] = []
+    size = 0
+    for file_id, seq, data in rows:
+        if group and size + len(data) > max_statement_bytes:
+            conn.execute(table.insert(), group)
+            group, size = [], 0
+        group.append({"file_id": file_id, "seq": seq, "data": bytes(data)})
+        size += len(data)
+    if group:
+        conn.execute(table.insert(), group)
+
+
+def stream_chunks(conn: Connection, table: sa.Table, file_id: str, first: int, stop: int) -> Iterator[tuple[int, bytes]]:
+    """(seq, data) of the chunks `first <= seq < stop` of a file, in order, one statement."""
+    driver = conn.dialect.driver
+    if driver == "psycopg":
+        sql = (f"SELECT seq, data FROM {_name(conn, table)} "  # noqa: S608 - our table
+               "WHERE file_id = %s AND seq >= %s AND seq < %s ORDER BY seq")
+        cur = _raw(conn).cursor(binary=True)
+        rows = cur.stream(sql, (file_id, first, stop))  # single-row mode: libpq holds one row at a time
+        try:
+            for seq, data in rows:
+                yield int(seq), data
+        finally:
+            rows.close()  # an unfinished stream is cancelled, so the connection is usable again
+            cur.close()
+        return
+    if driver == "pysqlite":
+        sql = (f"SELECT seq, data FROM {_name(conn, table)} "  # noqa: S608 - our table
+               "WHERE file_id = ? AND seq >= ? AND seq < ? ORDER BY seq")
+        cur = _raw(conn).cursor()
+        try:
+            for seq, data in cur.execute(sql, (file_id, first, stop)):
+                yield int(seq), data
+        finally:
+            cur.close()
+        return
+    c = table.c
+    query = sa.select(c.seq, c.data).where(c.file_id == file_id, c.seq >= first, c.seq < stop).order_by(c.seq)
+    result = conn.execution_options(stream_results=True, yield_per=1).execute(query)
+    try:
+        for seq, data in result:
+            yield int(seq), data
+    finally:
+        result.close()
