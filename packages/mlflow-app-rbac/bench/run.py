@@ -1,9 +1,12 @@
-"""Requests/s for runs/get and runs/search: rbac vs plain `mlflow server` vs MLflow's basic-auth.
+"""Requests/s for runs/get, runs/search and experiments/search: rbac vs plain `mlflow server` vs basic-auth.
 
 Same machine, same SQLite backend store, one uvicorn worker each, started one after the other.
 The caller may read 10% of the experiments (and so of the runs); runs/search asks for all
 experiments and gets only the readable ones back (rbac and basic-auth filter the ids; plain is
-asked for the readable ids directly, so all three return the same runs).
+asked for the readable ids directly, so all three return the same runs). experiments/search asks
+for one page of 100 among `--search-experiments` experiments (1,000 quick, 10,000 full) of which the
+caller reads 10%: rbac puts the readable ids in MLflow's filter, "rbac-scan" (MLFLOW_RBAC_SEARCH_IN_LIMIT=0)
+pages through MLflow server-side, plain is asked with the same `experiment_id IN (...)` filter.
 
     python packages/mlflow-app-rbac/bench/run.py [--full] --out results.json
 """
@@ -62,15 +65,32 @@ def populate(db: str, experiments: int, runs_per: int) -> list[tuple[str, list[s
     return out
 
 
+def add_experiments(db: str, count: int) -> list[str]:
+    """Experiments without runs, bulk-inserted (for experiments/search)."""
+    from mlflow.store.tracking.dbmodels.models import SqlExperiment
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    store = SqlAlchemyStore(db, str(Path(db.split("///", 1)[1]).parent / "artifacts"))
+    now = int(time.time() * 1000)
+    with store.ManagedSessionMaker() as session:
+        rows = [SqlExperiment(name=f"search-{i}", lifecycle_stage="active", creation_time=now, last_update_time=now)
+                for i in range(count)]
+        session.add_all(rows)
+        session.flush()
+        ids = [str(r.experiment_id) for r in rows]
+    store.engine.dispose()
+    return ids
+
+
 class ServerProc:
-    def __init__(self, work: Path, db: str, app: str | None, env: dict[str, str]) -> None:
+    def __init__(self, work: Path, db: str, app: str | None, env: dict[str, str], label: str | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(self.port),
                "--workers", "1", "--backend-store-uri", db, "--artifacts-destination", str(work / "artifacts")]
         if app:
             cmd += ["--app-name", app]
-        self.log = open(work / f"server-{app or 'plain'}.log", "ab")
+        self.log = open(work / f"server-{label or app or 'plain'}.log", "ab")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=work,
                                      env={**os.environ, **env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
                                      start_new_session=True)
@@ -160,8 +180,10 @@ def main() -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=None)
+    ap.add_argument("--search-experiments", type=int, default=None)
     args = ap.parse_args()
     experiments, runs_per = (100, 100) if args.full else (20, 50)
+    search_total = args.search_experiments or (10_000 if args.full else 1_000)
     seconds = args.seconds or (5.0 if args.full else 3.0)
     rounds = 6 if args.full else 3
     readable_n = max(1, experiments // 10)
@@ -169,10 +191,21 @@ def main() -> int:
     db = f"sqlite:///{work / 'mlflow.db'}"
     t0 = time.monotonic()
     data = populate(db, experiments, runs_per)
-    print(f"populated {experiments * runs_per} runs in {time.monotonic() - t0:.0f}s", file=sys.stderr)
+    extra = add_experiments(db, max(0, search_total - experiments - 1))
+    print(f"populated {experiments * runs_per} runs, {len(extra) + experiments + 1} experiments in "
+          f"{time.monotonic() - t0:.0f}s", file=sys.stderr)
     all_ids = [e for e, _ in data]
     readable = data[:: experiments // readable_n][:readable_n]
     readable_ids = {e for e, _ in readable}
+    search_readable = sorted(readable_ids | set(extra[::10]), key=int)  # 10% of all experiments
+    in_filter = f"experiment_id IN ({', '.join(repr(e) for e in search_readable)})"
+
+    def check_experiments(body: dict[str, Any]) -> None:
+        got = body.get("experiments", [])
+        assert len(got) == 100 and all(e["experiment_id"] in search_readable for e in got), "not a full readable page"
+
+    def check_readable_experiments(body: dict[str, Any]) -> None:  # basic-auth: its pages need not be full
+        assert all(e["experiment_id"] in search_readable for e in body.get("experiments", [])), "search leaked"
     run_id = readable[0][1][0]
 
     def check_search(body: dict[str, Any]) -> None:
@@ -185,10 +218,11 @@ def main() -> int:
     results: dict[tuple[str, str], float] = {}
     admin_key = secrets.token_urlsafe(32)
     subjects = ["plain", "basic-auth", "rbac"]
+    search_subjects = [*subjects, "rbac-scan"]
     servers: dict[str, ServerProc] = {}
     clients: dict[str, tuple[Any, dict[str, str], list[str]]] = {}
     try:
-        for subject in subjects:
+        for subject in search_subjects:
             env: dict[str, str] = {}
             auth, headers = None, {}
             if subject == "basic-auth":
@@ -199,26 +233,31 @@ def main() -> int:
                                "auth_cache_ttl_seconds = 60\n")
                 env = {"MLFLOW_AUTH_CONFIG_PATH": str(ini), "MLFLOW_AUTH_ADMIN_PASSWORD": "bench-admin-" + secrets.token_hex(8),
                        "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(16)}
-            if subject == "rbac":
-                env = {"MLFLOW_RBAC_BOOTSTRAP_ADMIN_KEY": admin_key, "MLFLOW_RBAC_DATABASE_URI": f"sqlite:///{work / 'rbac.db'}"}
-            server = servers[subject] = ServerProc(work, db, None if subject == "plain" else subject, env)
+            if subject.startswith("rbac"):
+                env = {"MLFLOW_RBAC_BOOTSTRAP_ADMIN_KEY": admin_key, "MLFLOW_RBAC_DATABASE_URI": f"sqlite:///{work / 'rbac.db'}",
+                       "MLFLOW_RBAC_SEARCH_IN_LIMIT": "0" if subject == "rbac-scan" else "4000"}
+            server = servers[subject] = ServerProc(work, db, None if subject == "plain" else subject.split("-")[0], env,
+                                                   label=subject)
             if subject == "basic-auth":
                 admin = ("admin", env["MLFLOW_AUTH_ADMIN_PASSWORD"])
                 password = "bench-user-" + secrets.token_hex(8)
                 r = requests.post(f"{server.url}/api/2.0/mlflow/users/create", auth=admin,
                                   json={"username": "bench", "password": password}, timeout=30)
                 assert r.status_code == 200, r.text
-                for e in readable_ids:
+                for e in search_readable:
                     r = requests.post(f"{server.url}/api/3.0/mlflow/users/permissions/grant", auth=admin, json={
                         "username": "bench", "resource_type": "experiment", "resource_id": e, "permission": "READ"}, timeout=30)
                     assert r.status_code == 200, r.text
                 auth = ("bench", password)
+            if subject == "rbac-scan":  # same rbac database as "rbac": same key and grants
+                clients[subject] = clients["rbac"]
+                continue
             if subject == "rbac":
                 h = {"Authorization": f"Bearer {admin_key}"}
                 r = requests.post(f"{server.url}/api/2.0/rbac/api-keys", headers=h, json={"principal": "bench"}, timeout=30)
                 assert r.status_code == 200, r.text
                 key = r.json()["key"]
-                for e in readable_ids:
+                for e in search_readable:
                     r = requests.post(f"{server.url}/api/2.0/rbac/grants", headers=h, json={
                         "resource_type": "experiment", "resource_id": e, "principal": "bench", "permission": "READ"}, timeout=30)
                     assert r.status_code == 200, r.text
@@ -228,10 +267,17 @@ def main() -> int:
         # measured side by side many times rather than once each.
         samples: dict[tuple[str, str], list[float]] = {}
         for rnd in range(rounds):
-            order = subjects[rnd % 3:] + subjects[: rnd % 3]
+            order = search_subjects[rnd % 4:] + search_subjects[: rnd % 4]
             for subject in order:
                 auth, headers, ids = clients[subject]
                 url = servers[subject].url
+                flt = in_filter if subject == "plain" else ""
+                samples.setdefault(("experiments_search", subject), []).append(measure(
+                    url, auth, headers, "POST", "/api/2.0/mlflow/experiments/search",
+                    {"max_results": 100, "filter": flt},
+                    check_readable_experiments if subject == "basic-auth" else check_experiments, args.threads, seconds))
+                if subject == "rbac-scan":
+                    continue
                 samples.setdefault(("runs_get", subject), []).append(measure(
                     url, auth, headers, "GET", f"/api/2.0/mlflow/runs/get?run_id={run_id}", None, check_get,
                     args.threads, seconds))
@@ -266,6 +312,20 @@ def main() -> int:
                          "subject": subject, "anchor": anchor, "value": round(value, 1), "unit": "req/s",
                          "anchor_value": round(anchor_value, 1), "ratio": round(value / anchor_value, 3),
                          "target": target, "engine": f"mlflow {mlflow.__version__}", "notes": notes})
+    search_notes = (f"one page of 100 experiments out of {search_total}, caller reads {len(search_readable)} (10%); "
+                    f"plain asked with the same `experiment_id IN (...)` filter; rbac-scan = MLFLOW_RBAC_SEARCH_IN_LIMIT=0; "
+                    f"{args.threads} client threads; median of {rounds} interleaved {seconds:.0f}s rounds")
+    plain_s = results[("experiments_search", "plain")]
+    for subject, anchor, anchor_value, target in (
+        ("rbac", "plain", plain_s, ">= 0.90 (overhead < 10%)"),
+        ("rbac-scan", "plain", plain_s, "(reference)"),
+        ("rbac", "basic-auth", results[("experiments_search", "basic-auth")], ">= 1.00"),
+    ):
+        value = results[("experiments_search", subject)]
+        rows.append({"package": PACKAGE, "benchmark": f"experiments_search{'_full' if args.full else '_quick'}",
+                     "subject": subject, "anchor": anchor, "value": round(value, 1), "unit": "req/s",
+                     "anchor_value": round(anchor_value, 1), "ratio": round(value / anchor_value, 3),
+                     "target": target, "engine": f"mlflow {mlflow.__version__}", "notes": search_notes})
     for bench, per_call in overhead.items():
         plain_service = 1e6 / results[(bench, "plain")]  # µs per request at saturation, 1 worker
         rows.append({"package": PACKAGE, "benchmark": f"{bench}_gate_cost{'_full' if args.full else '_quick'}",

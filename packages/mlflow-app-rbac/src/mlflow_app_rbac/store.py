@@ -108,6 +108,19 @@ def _check_principal(principal_type: str, principal: str) -> None:
         raise invalid_parameter("principal must be a non-empty string of at most 256 characters")
 
 
+def _create_tables(engine: Any) -> None:
+    """Several workers starting together may race to create the tables (PostgreSQL then raises a
+    unique violation on its catalog): the loser looks again and finds them."""
+    for attempt in range(3):
+        try:
+            metadata.create_all(engine)
+            return
+        except (sa.exc.IntegrityError, sa.exc.ProgrammingError):
+            if attempt == 2:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
 class RbacStore:
     def __init__(self, uri: Secret) -> None:
         raw = uri.get()
@@ -125,7 +138,7 @@ class RbacStore:
                     cur.execute("PRAGMA journal_mode=WAL")
                     cur.execute("PRAGMA synchronous=NORMAL")
                     cur.close()
-            metadata.create_all(self.engine)
+            _create_tables(self.engine)
         except sa.exc.ArgumentError as e:
             raise config_error("MLFLOW_RBAC_DATABASE_URI", f"invalid SQLAlchemy URI {redact_uri(raw)!r}: {e}", raw) from None
         except sa.exc.OperationalError as e:
