@@ -1,7 +1,7 @@
 """Writing and reading chunk rows, with driver fast paths where they pay.
 
 - psycopg 3: bytea travels in binary (`%b`), not as hex or escaped text, both ways.
-- SQLite: statements on the DB-API cursor, skipping SQLAlchemy's per-statement work.
+- SQLite: plain SQL text (`exec_driver_sql`), skipping SQLAlchemy's per-statement compilation.
 - Other drivers: SQLAlchemy Core (its bind processors know each driver's quirks).
 
 Reads stream one file's chunks in `seq` order from one statement, never more than one row at a
@@ -11,9 +11,11 @@ time held by the driver (server-side cursor / unbuffered cursor).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
 Chunk = tuple[str, int, Any]  # (file_id, seq, data: bytes-like)
@@ -21,6 +23,21 @@ Chunk = tuple[str, int, Any]  # (file_id, seq, data: bytes-like)
 
 def _raw(conn: Connection) -> Any:
     return conn.connection.driver_connection
+
+
+@contextmanager
+def _wrapped(conn: Connection, sql: str) -> Iterator[None]:
+    """Errors of the DB-API cursor as SQLAlchemy raises them (what retries and error messages expect)."""
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        yield
+    except dbapi_error as e:
+        invalid = conn.dialect.is_disconnect(e, conn.connection.dbapi_connection, None)
+        if invalid:
+            conn.invalidate(e)
+        raise sa_exc.DBAPIError.instance(
+            sql, None, e, dbapi_error, connection_invalidated=invalid, dialect=conn.dialect
+        ) from None
 
 
 def _name(conn: Connection, table: sa.Table) -> str:
@@ -35,12 +52,8 @@ def insert_chunks(conn: Connection, table: sa.Table, rows: Sequence[Chunk], max_
     if driver in ("psycopg", "pysqlite"):
         mark = "%s, %s, %b" if driver == "psycopg" else "?, ?, ?"
         sql = f"INSERT INTO {_name(conn, table)} (file_id, seq, data) VALUES ({mark})"  # noqa: S608 - our table
-        cur = _raw(conn).cursor()
-        try:
-            for row in rows:
-                cur.execute(sql, row)
-        finally:
-            cur.close()
+        for row in rows:  # exec_driver_sql: no statement compilation, SQLAlchemy's error wrapping kept
+            conn.exec_driver_sql(sql, row)
         return
     # One row per statement unless rows are small: a statement never carries more than a chunk
     # (MySQL's max_allowed_packet, driver memory).
@@ -65,21 +78,26 @@ def stream_chunks(conn: Connection, table: sa.Table, file_id: str, first: int, s
         cur = _raw(conn).cursor(binary=True)
         rows = cur.stream(sql, (file_id, first, stop))  # single-row mode: libpq holds one row at a time
         try:
-            for seq, data in rows:
-                yield int(seq), data
+            with _wrapped(conn, sql):
+                for seq, data in rows:
+                    yield int(seq), data
         finally:
-            rows.close()  # an unfinished stream is cancelled, so the connection is usable again
-            cur.close()
+            try:
+                rows.close()  # an unfinished stream is cancelled, so the connection is usable again
+                cur.close()
+            except conn.dialect.loaded_dbapi.Error:
+                if not conn.invalidated:
+                    conn.invalidate()
         return
     if driver == "pysqlite":
         sql = (f"SELECT seq, data FROM {_name(conn, table)} "  # noqa: S608 - our table
                "WHERE file_id = ? AND seq >= ? AND seq < ? ORDER BY seq")
-        cur = _raw(conn).cursor()
+        result = conn.exec_driver_sql(sql, (file_id, first, stop))
         try:
-            for seq, data in cur.execute(sql, (file_id, first, stop)):
+            for seq, data in result:
                 yield int(seq), data
         finally:
-            cur.close()
+            result.close()
         return
     c = table.c
     query = sa.select(c.seq, c.data).where(c.file_id == file_id, c.seq >= first, c.seq < stop).order_by(c.seq)
