@@ -50,8 +50,8 @@ class OssArtifactRepository(StrictMixin, PresignMixin, ArtifactRepository, *OPTI
         pool = max(self.max_workers, 1) * self.transfer.threads + 4
         session = make_session(pool)
         self.bucket = make_bucket(self.config, self.location.bucket, session)
-        # uploads check CRC-64 with liblzma, outside the GIL (crc_bucket); the rest is plain oss2
-        self.upload_bucket = make_bucket(self.config, self.location.bucket, session, CrcBucket)
+        # uploads and ranged downloads check CRC-64 with liblzma, outside the GIL (crc_bucket, ranged)
+        self.transfer_bucket = make_bucket(self.config, self.location.bucket, session, CrcBucket)
 
     # ---- helpers
     def _call(self, what: str, fn: Callable[[], T]) -> T:
@@ -93,7 +93,7 @@ class OssArtifactRepository(StrictMixin, PresignMixin, ArtifactRepository, *OPTI
             raise invalid_parameter(f"Local file {local_file!r} does not exist or is not a file")
         key = self.location.key(artifact_path, os.path.basename(local_file))
         self._guard(f"upload to {self.location.uri(key)}",
-                    lambda: upload_file(self.upload_bucket, local_file, key, self.transfer))
+                    lambda: upload_file(self.transfer_bucket, local_file, key, self.transfer))
 
     def log_artifacts(self, local_dir: str, artifact_path: str | None = None) -> None:
         if not os.path.isdir(local_dir):
@@ -110,7 +110,7 @@ class OssArtifactRepository(StrictMixin, PresignMixin, ArtifactRepository, *OPTI
         with ThreadPoolExecutor(max_workers=min(len(jobs), self.max_workers),
                                 thread_name_prefix="mlflow-oss-upload") as pool:
             futures = [pool.submit(self._guard, f"upload to {self.location.uri(key)}",
-                                   lambda f=f, key=key: upload_file(self.upload_bucket, f, key, self.transfer))
+                                   lambda f=f, key=key: upload_file(self.transfer_bucket, f, key, self.transfer))
                        for f, key in jobs]
             for fut in futures:
                 fut.result()

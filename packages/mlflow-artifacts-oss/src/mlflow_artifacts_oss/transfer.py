@@ -1,6 +1,7 @@
 """Moving one file: a single PUT/GET below the thresholds; above them oss2's resumable, parallel
-multipart upload and parallel ranged download, with checkpoints so a retried or re-run transfer
-continues where it stopped. Transient faults are retried with backoff."""
+multipart upload (with checkpoints, so a retried or re-run upload continues where it stopped) and
+our parallel ranged download (`ranged`; a retry fetches only missing ranges). Transient faults are
+retried with backoff."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import oss2
 from mlflow_artifacts_oss import settings
 from mlflow_artifacts_oss.errors import is_transient
 from mlflow_artifacts_oss.progress import TransferProgress
+from mlflow_artifacts_oss.ranged import RangedDownload
 from mlflow_plugins_shared.retry import retrying
 
 _logger = logging.getLogger(__name__)
@@ -105,23 +107,22 @@ def _object_size(bucket: oss2.Bucket, key: str, cfg: TransferConfig) -> int:
 
 
 def download_file(bucket: oss2.Bucket, key: str, local_path: str, cfg: TransferConfig, size: int | None = None) -> None:
+    """Download into a temporary file beside `local_path`, renamed into place when complete."""
     if size is None:
         size = _object_size(bucket, key, cfg)
-    if size < cfg.download_threshold:
-        tmp = f"{local_path}.{hashlib.sha256(key.encode()).hexdigest()[:8]}.part"
-        try:
+    tmp = f"{local_path}.{hashlib.sha256(key.encode()).hexdigest()[:8]}.part"
+    try:
+        if size < cfg.download_threshold:
             for attempt in _retry(cfg, f"download of {key}"):
                 with attempt:
                     bucket.get_object_to_file(key, tmp)
-            os.replace(tmp, local_path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return
-    store = oss2.ResumableDownloadStore(root=str(cfg.checkpoint_dir), dir="download")
-    with TransferProgress(f"Downloading {key}", size, cfg.part_size) as progress:
-        for attempt in _retry(cfg, f"ranged download of {key}"):
-            with attempt:  # resumable_download writes a temp file and renames it when complete
-                oss2.resumable_download(bucket, key, local_path, multiget_threshold=cfg.download_threshold,
-                                        part_size=cfg.part_size, progress_callback=progress,
-                                        num_threads=cfg.threads, store=store)
+        else:
+            with TransferProgress(f"Downloading {key}", size, cfg.part_size) as progress:
+                download = RangedDownload(bucket, key, tmp, cfg.part_size, cfg.threads, progress)
+                for attempt in _retry(cfg, f"ranged download of {key}"):
+                    with attempt:  # a retry fetches only the ranges still missing
+                        download.run()
+        os.replace(tmp, local_path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
