@@ -278,6 +278,10 @@ class EsClient:
             time.sleep(min(2.0, 0.1 * 2**attempt))
         return [results[i] for i in sorted(results)]
 
+    def refresh(self, index: str) -> None:
+        """Make everything written to `index` so far visible to search (the documented _refresh API)."""
+        self.request("POST", f"/{index}/_refresh", ok=(404,))
+
     # -- search ----------------------------------------------------------------------------
     def search(self, index: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return self.request("POST", f"/{index}/_search", body=body, ok=(404,))

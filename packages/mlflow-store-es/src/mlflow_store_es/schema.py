@@ -39,7 +39,7 @@ MAPPINGS: dict[str, dict[str, Any]] = {
         "start_time": _LONG, "end_time": _LONG, "lifecycle_stage": _KW, "artifact_uri": _STORED,
         "deleted_time": _LONG, "params": _OPAQUE, "tags": _OPAQUE, "latest": _OPAQUE,
         "metric_keys": _KW, "metric_kv": _KW, "param_keys": _KW, "param_kv": _KW, "tag_keys": _KW,
-        "tag_kv": _KW, "inputs": _OPAQUE, "dataset_kv": _KW,
+        "tag_kv": _KW, "inputs": _OPAQUE, "dataset_kv": _KW, "points_written": _LONG,
     },
     "metrics": {
         "run_id": _KW, "key": _KW, "step": _LONG, "timestamp": _LONG, "value": _STORED,
@@ -100,8 +100,11 @@ def ensure_schema(client: EsClient, indices: Indices) -> None:
             ok=(400, 409),
         )
         r = client.request("PUT", f"/{name}", body={"settings": settings, "mappings": mappings}, ok=(400,))
-        if r.get("_status") == 400 and "already_exists" not in r["error"]["type"]:
-            raise client.translate_status(400, r["error"]["type"], r["error"]["reason"])
+        if r.get("_status") == 400:
+            if "already_exists" not in r["error"]["type"]:
+                raise client.translate_status(400, r["error"]["type"], r["error"]["reason"])
+            # An index made by an earlier schema: add the fields this release maps (additive, idempotent).
+            client.request("PUT", f"/{name}/_mapping", body={"properties": props})
     record = {"version": SCHEMA_VERSION, "created": int(time.time() * 1000)}
     r = client.index(indices.meta, "schema", record, create=True, refresh="true")
     if r.get("_status") == 409:
