@@ -53,3 +53,67 @@ def test_bad_filter_is_400(server_url: str) -> None:
     r = requests.post(f"{server_url}/api/2.0/mlflow/runs/search",
                       json={"experiment_ids": ["0"], "filter": "metrics.x >>> 1"}, timeout=30)
     assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+@pytest.fixture
+def fluent_on(server_url: str):
+    """Point MLflow's fluent API at the server for one test, then back."""
+    import mlflow
+
+    before_tracking, before_registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    mlflow.set_tracking_uri(server_url)
+    mlflow.set_registry_uri(server_url)
+    yield mlflow
+    if mlflow.active_run():
+        mlflow.end_run()
+    mlflow.set_tracking_uri(before_tracking)
+    mlflow.set_registry_uri(before_registry)
+
+
+def test_sklearn_logged_model_round_trip(fluent_on, server_url: str) -> None:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    mlflow = fluent_on
+    tag = uuid.uuid4().hex[:8]
+    eid = mlflow.set_experiment(f"lm-{tag}").experiment_id
+    x = np.array([[0.0, 1.0], [1.0, 0.5], [2.0, 0.1], [3.0, 0.0], [0.5, 0.9], [2.5, 0.2]])
+    y = np.array([0, 0, 1, 1, 0, 1])
+    clf = LogisticRegression().fit(x, y)
+    with mlflow.start_run() as run:
+        mlflow.log_param("C", "1.0")
+        info = mlflow.sklearn.log_model(clf, name="model", pip_requirements=["scikit-learn"])
+        mlflow.log_metric("accuracy", 1.0, model_id=info.model_id)
+    model_id = info.model_id
+
+    loaded = mlflow.pyfunc.load_model(f"models:/{model_id}")
+    assert list(loaded.predict(x)) == list(clf.predict(x))
+
+    found = mlflow.search_logged_models(experiment_ids=[eid], filter_string="name = 'model' AND metrics.accuracy >= 1",
+                                        output_format="list")
+    assert [m.model_id for m in found] == [model_id]
+    model = found[0]
+    assert model.status == "READY" and model.source_run_id == run.info.run_id
+    assert [(m.key, m.value, m.run_id) for m in model.metrics] == [("accuracy", 1.0, run.info.run_id)]
+
+    client = MlflowClient(tracking_uri=server_url, registry_uri=server_url)
+    outputs = client.get_run(run.info.run_id).outputs.model_outputs
+    assert [o.model_id for o in outputs] == [model_id]
+
+    mv = mlflow.register_model(f"models:/{model_id}", f"lm-reg-{tag}")
+    assert mv.version == "1"
+    assert client.get_model_version(f"lm-reg-{tag}", "1").source == f"models:/{model_id}"
+    # the server records the registration on the logged model (set_model_versions_tags -> set_logged_model_tags)
+    assert f"lm-reg-{tag}" in client.get_logged_model(model_id).tags["mlflow.modelVersions"]
+    registered = mlflow.pyfunc.load_model(f"models:/lm-reg-{tag}/1")
+    assert list(registered.predict(x)) == list(clf.predict(x))
+
+
+def test_logged_model_rest_errors(server_url: str) -> None:
+    api = f"{server_url}/api/2.0/mlflow/logged-models"
+    r = requests.get(f"{api}/m-{'0' * 32}", timeout=30)
+    assert r.status_code == 404 and r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    r = requests.post(f"{api}/search", json={"experiment_ids": ["0"], "filter": "params.x > '1'"}, timeout=30)
+    assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    r = requests.post(f"{api}/search", json={"experiment_ids": ["0"], "filter": "nope = 'x'"}, timeout=30)
+    assert r.status_code == 400 and "nope" in r.json()["message"]
