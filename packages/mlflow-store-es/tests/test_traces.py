@@ -178,3 +178,23 @@ def test_client_traces_through_the_server_into_the_spans_index(server_url: str, 
         assert [t.info.trace_id for t in mlflow.search_traces(locations=[exp_id], return_type="list")] == [inside]
     finally:
         mlflow.set_tracking_uri(None)
+
+
+def test_start_trace_and_log_spans_racing_keep_both(tracking_store: EsTrackingStore) -> None:
+    """The client sends spans (OTLP) and the trace info (start_trace) from different threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    s = tracking_store
+    eid = s.create_experiment("race", None, [])
+    jobs = []
+    for n in range(20):
+        tid = trace_id(n)
+        jobs += [lambda t=tid, k=n: s.start_trace(make_trace_info(t, eid, T0 + k, duration=9, tags={"who": "info"})),
+                 lambda t=tid, k=n: s.log_spans(eid, _tree(t, k, 3, T0 + k))]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda job: job(), jobs))
+    for n in range(20):
+        trace = s.get_trace(trace_id(n))
+        assert trace.info.tags["who"] == "info" and trace.info.tags["mlflow.trace.spansLocation"] == "TRACKING_STORE"
+        assert trace.info.trace_metadata["mlflow.trace.infoFinalized"] == "true"
+        assert len(trace.data.spans) == 3

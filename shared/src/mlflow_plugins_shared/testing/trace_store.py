@@ -16,6 +16,7 @@ experiment and run ids differ by design and are recorded by name.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -380,3 +381,15 @@ class TraceStoreConformance:
         got = replay(candidate_store, self.page_size)
         diffs = compare(want, got)
         assert not diffs, f"{len(diffs)} difference(s) from MLflow's store:\n" + "\n".join(diffs[:15])
+
+    def test_trace_paging_many(self, candidate_store: Any) -> None:
+        """Every trace exactly once across pages, in MLflow's order (time DESC, then id ASC on ties)."""
+        n = int(os.environ.get("MLFLOW_PLUGINS_KIT_PAGING_TRACES", "300"))
+        s = candidate_store
+        eid = s.create_experiment("trace-paging", None, [])
+        for i in range(n):
+            s.start_trace(make_trace_info(trace_id(i), eid, BASE_MS + i // 3))
+        pages = _all_pages(lambda t: s.search_traces(locations=[eid], max_results=97, page_token=t))
+        ids = [t.trace_id for p in pages for t in p]
+        assert [len(p) for p in pages[:-1]] == [97] * (len(pages) - 1)
+        assert ids == sorted((trace_id(i) for i in range(n)), key=lambda t: (-(int(t[3:], 16) // 3), t))
