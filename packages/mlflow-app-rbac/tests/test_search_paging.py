@@ -22,8 +22,11 @@ VERSIONS = "/api/2.0/mlflow/model-versions/search"
                 ids=["uvicorn-ids-in-filter", "static-prefix-scan", "gunicorn-ids-in-filter"])
 def srv(request, server, kit, idp, tmp_path_factory):
     if request.param == "uvicorn":
+        server.ajax_url = server.url
         return server
-    return kit.mode_server(tmp_path_factory, idp, request.param).server
+    mode = kit.mode_server(tmp_path_factory, idp, request.param)
+    mode.server.ajax_url = mode.base + mode.prefix  # MLflow 3.0 moved only /ajax-api under the prefix
+    return mode.server
 
 
 def _walk(srv, token: str, method: str, path: str, key: str, page: int, **params: Any) -> list[list[dict]]:
@@ -71,12 +74,13 @@ def test_experiment_pages_are_full_and_walk_the_readable_set_once(srv, idp, user
         _check_pages(pages, page, expected, lambda e: e["experiment_id"])
 
 
-def test_experiments_through_the_ajax_api_like_the_ui(srv, idp, user):
+def test_experiments_through_the_ajax_api_like_the_ui(srv, idp, user, kit):
     prefix = f"ui-{uuid.uuid4().hex[:10]}"
     exps = _experiments(srv, prefix, 12)
     for e in exps[3:8]:
         srv.grant("experiment", e, user, "READ")
-    pages = _walk(srv, idp.token(user), "POST", "/ajax-api/2.0/mlflow/experiments/search", "experiments", 2,
+    ui = kit.Server(srv.ajax_url, srv.admin_key, idp)
+    pages = _walk(ui, idp.token(user), "POST", "/ajax-api/2.0/mlflow/experiments/search", "experiments", 2,
                   filter=f"name ILIKE '%{prefix}%'", order_by=["last_update_time DESC"])
     got = [e["experiment_id"] for p in pages for e in p]
     assert sorted(got) == sorted(exps[3:8]) and len(got) == 5
