@@ -139,7 +139,7 @@ class Database:
     # Read at each use, so a changed setting applies without a new engine.
     @property
     def chunk_size(self) -> int:
-        size = settings.CHUNK_SIZE.get() or 4 * 1024 * 1024
+        size = settings.CHUNK_SIZE.get() or 1024 * 1024
         return min(size, self._chunk_cap) if self._chunk_cap else size
 
     @property

@@ -155,8 +155,11 @@ class FileStore:
 
         return self.db.transaction("look up a file", tx, read_only=True)
 
-    def _produce_chunks(self, stored: StoredFile, put: Callable[[tuple[int, bytes]], None]) -> None:
-        """Put chunks 1.. of `stored` in order; stops early if some are missing (the reader sees the gap)."""
+    def _fetch_and_write(self, stored: StoredFile, out: BinaryIO, put: Callable[[bytes], None]) -> None:
+        """Write chunks 1.. of `stored` to `out` and hand each to `put` (for hashing), in order.
+
+        Stops at the first missing chunk: the reader then sees fewer chunks than the file has.
+        """
         state = {"next": 1}
         if self.db.dialect == "sqlite":
             # A SQLite reader blocks writers' commits: read in transactions of about a transaction's bytes.
@@ -168,20 +171,23 @@ class FileStore:
         def tx(conn: Connection, stop: int) -> None:
             with closing(stream_chunks(conn, self.chunks, stored.id, state["next"], stop)) as rows:
                 for seq, data in rows:
-                    put((seq, data))
+                    if seq != state["next"]:
+                        return
+                    out.write(data)
+                    put(data)
                     state["next"] = seq + 1
 
         while state["next"] < stored.chunk_count:
-            before = state["next"]
-            stop = min(before + step, stored.chunk_count)
+            stop = min(state["next"] + step, stored.chunk_count)
             self.db.transaction("read chunks", functools.partial(tx, stop=stop), read_only=True)
             if state["next"] != stop:
-                return  # missing chunks: the reader sees the gap
+                return
 
     def read_into(self, path: str, out: BinaryIO) -> StoredFile:
         """Stream the file into `out`, verifying size and SHA-256.
 
-        Chunks are fetched on a second thread while the previous ones are hashed and written.
+        A second thread fetches each chunk and writes it to `out` while this one hashes the
+        previous one (an unverified `out` is the caller's to delete).
         """
         previous: str | None = None
         for _ in range(_READ_ATTEMPTS):
@@ -199,17 +205,14 @@ class FileStore:
             size = 0
             got = 0
             if stored.chunk_count and first is not None:
-                sha.update(first)
                 out.write(first)
+                sha.update(first)
                 size, got = len(first), 1
             if got == 1 and stored.chunk_count > 1:
-                chunks = prefetch(functools.partial(self._produce_chunks, stored), _PREFETCH, "reader")
+                chunks = prefetch(functools.partial(self._fetch_and_write, stored, out), _PREFETCH, "reader")
                 with closing(chunks):
-                    for seq, data in chunks:
-                        if seq != got:
-                            break
+                    for data in chunks:
                         sha.update(data)
-                        out.write(data)
                         size += len(data)
                         got += 1
             if got != stored.chunk_count:  # replaced or deleted while we read: look again

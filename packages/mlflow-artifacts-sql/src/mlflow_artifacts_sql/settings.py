@@ -32,7 +32,7 @@ PASSWORD = Setting(
     doc="Database password, used when the artifact URI has none (preferred: MLflow shows artifact URIs in its UI).",
 )
 CHUNK_SIZE = Setting(
-    "MLFLOW_ARTIFACTS_SQL_CHUNK_SIZE", as_bytes(minimum=64 * 1024, maximum=64 * MiB), default=4 * MiB,
+    "MLFLOW_ARTIFACTS_SQL_CHUNK_SIZE", as_bytes(minimum=64 * 1024, maximum=64 * MiB), default=MiB,
     doc="Bytes per stored chunk (MySQL/MariaDB: capped to fit `max_allowed_packet`).",
 )
 TRANSACTION_SIZE = Setting(
