@@ -35,7 +35,7 @@ DOWNLOAD_THRESHOLD = Setting("MLFLOW_OSS_DOWNLOAD_THRESHOLD", as_bytes(minimum=1
 THREADS = Setting("MLFLOW_OSS_THREADS", as_int(minimum=1, maximum=64), default=8,
                   doc="Parallel part uploads/range downloads per file.")
 CHECKPOINT_DIR = Setting("MLFLOW_OSS_CHECKPOINT_DIR", as_str,
-                         doc="Where resumable transfers keep their checkpoints (default `~/.cache/mlflow-artifacts-oss`).")
+                         doc="Where resumable multipart uploads keep their checkpoints (default `~/.cache/mlflow-artifacts-oss`).")
 RETRIES = Setting("MLFLOW_OSS_RETRIES", as_int(minimum=1, maximum=20), default=5,
                   doc="Attempts for a request failing with a transient fault (network, 5xx, 429).")
 TIMEOUT = Setting("MLFLOW_OSS_TIMEOUT", as_float(minimum=0.1), default=60.0,
