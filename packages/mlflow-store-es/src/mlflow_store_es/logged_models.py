@@ -149,11 +149,12 @@ def _compare(lhs: Any, op: str, value: Any, *, integer_column: bool = False, num
                      "=": lhs == value, "!=": lhs != value}[op])
     if op in ("LIKE", "ILIKE"):
         return _like(str(lhs), value, op == "ILIKE")
-    coerce = _affine if integer_column else _as_text
 
     def equal(v: Any) -> bool:
-        v = coerce(v)
-        return type(v) in (int, float) and lhs == v if integer_column else lhs == v
+        if integer_column:  # an integer never equals text that does not read as a number
+            v = _affine(v)
+            return isinstance(v, (int, float)) and lhs == v
+        return bool(lhs == _as_text(v))
 
     if op in ("IN", "NOT IN"):
         values = value if isinstance(value, (tuple, list)) else (value,)
@@ -440,11 +441,9 @@ class LoggedModelsMixin:
         self._model_doc(model_id)
         query = {"term": {"model_id": model_id}}
         ids = [h["_id"] for h in self.client.scan(self.ix.logged_model_metrics, query, [{"seq": "asc"}], source=False)]
-        for start in range(0, len(ids), _CHUNK):
-            lines = [dumps({"delete": {"_index": self.ix.logged_model_metrics, "_id": i}})
-                     for i in ids[start:start + _CHUNK]]
-            # bulk() pairs lines as action+source; a delete has no source, so send them one per pair
-            body = "".join(line + "\n" for line in lines)
+        for start in range(0, len(ids), _CHUNK):  # raw _bulk: client.bulk() pairs every action with a source line
+            body = "".join(dumps({"delete": {"_index": self.ix.logged_model_metrics, "_id": i}}) + "\n"
+                           for i in ids[start:start + _CHUNK])
             self.client.request("POST", "/_bulk", params={"refresh": self.client.cfg.refresh}, body=body, ndjson=True)
         self.client.delete(self.ix.logged_models, model_id)
 
@@ -454,8 +453,7 @@ class LoggedModelsMixin:
         for start in range(0, len(model_ids), _CHUNK):
             query = {"terms": {"model_id": model_ids[start:start + _CHUNK]}}
             for h in self.client.scan(self.ix.logged_model_metrics, query, [{"seq": "asc"}]):
-                m = _metric_from_source(h["_source"])
-                out.setdefault(m.model_id, []).append(m)
+                out.setdefault(h["_source"]["model_id"], []).append(_metric_from_source(h["_source"]))
         for points in out.values():
             points.sort(key=lambda m: (m.key, m.timestamp, m.step, m.run_id or "", m.dataset_name or ""))
         return out

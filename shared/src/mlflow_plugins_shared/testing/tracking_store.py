@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -374,9 +375,9 @@ def populate_models(rec: ModelRecorder, n_models: int) -> None:
 
     s = rec.store
     for name in ("lm-exp-a", "lm-exp-b", "lm-exp-gone", "lm-exp-unsearched"):
-        rec.exp_ids[name] = rec.call(f"create_experiment {name}", lambda n=name: s.create_experiment(n, None, []))
+        rec.exp_ids[name] = rec.call(f"create_experiment {name}", partial(s.create_experiment, name, None, []))
     for name, exp in (("lm-run-1", "lm-exp-a"), ("lm-run-2", "lm-exp-b"), ("lm-run-gone", "lm-exp-a")):
-        run = rec.call(f"create_run {name}", lambda e=exp, n=name: s.create_run(rec.exp_ids[e], "u", 1000, [], n))
+        run = rec.call(f"create_run {name}", partial(s.create_run, rec.exp_ids[exp], "u", 1000, [], name))
         rec.run_ids[name] = run.info.run_id
         rec.names_by_run_id[run.info.run_id] = name
     for i in range(n_models):
@@ -386,9 +387,10 @@ def populate_models(rec: ModelRecorder, n_models: int) -> None:
             tags.append(Tag("ünï", "çødé"))
         params = [LoggedModelParameter("lr", ["0.1", "0.01", "0.001"][i % 3]),
                   LoggedModelParameter("opt", ["adam", "sgd", "Adagrad"][i % 3])] if i % 6 else []
-        model = rec.call(f"create_logged_model {name}", lambda n=name, t=tags, p=params, k=i: s.create_logged_model(
-            rec.exp_ids["lm-exp-a" if k % 3 else "lm-exp-b"], n, rec.run_ids["lm-run-1"] if k % 2 else None, t, p,
-            [None, "sklearn", "pytorch", "onnx"][k % 4]), rec.model_shape)
+        model = rec.call(f"create_logged_model {name}", partial(
+            s.create_logged_model, rec.exp_ids["lm-exp-a" if i % 3 else "lm-exp-b"], name,
+            rec.run_ids["lm-run-1"] if i % 2 else None, tags, params, [None, "sklearn", "pytorch", "onnx"][i % 4]),
+            rec.model_shape)
         rec.model_ids[name] = model.model_id
     ids = rec.model_ids
     first, second = ids["lm-00"], ids["lm-01"]
@@ -398,15 +400,16 @@ def populate_models(rec: ModelRecorder, n_models: int) -> None:
                           ("name with dot", {"name": "v1.2"}),
                           ("duplicate params", {"name": "dup", "params": [LoggedModelParameter("p", "1"),
                                                                             LoggedModelParameter("p", "2")]})):
-        rec.call(f"create_logged_model {label}", lambda k=kwargs: s.create_logged_model(rec.exp_ids["lm-exp-a"], **k))
+        rec.call(f"create_logged_model {label}", partial(s.create_logged_model, rec.exp_ids["lm-exp-a"], **kwargs))
     rec.call("create_logged_model missing experiment", lambda: s.create_logged_model("987654321", "x"))
     rec.call("create_logged_model bad experiment id", lambda: s.create_logged_model("abc", "x"))
     rec.call("delete lm-exp-gone", lambda: s.delete_experiment(rec.exp_ids["lm-exp-gone"]))
     rec.call("create_logged_model deleted experiment", lambda: s.create_logged_model(rec.exp_ids["lm-exp-gone"], "x"))
     for i, name in enumerate(sorted(ids)):
         if i % 3 == 1:
-            rec.call(f"finalize {name}", lambda m=ids[name], k=i: s.finalize_logged_model(
-                m, LoggedModelStatus.READY if k % 2 else LoggedModelStatus.FAILED), rec.model_shape)
+            rec.call(f"finalize {name}", partial(s.finalize_logged_model, ids[name],
+                                                 LoggedModelStatus.READY if i % 2 else LoggedModelStatus.FAILED),
+                     rec.model_shape)
     rec.call("finalize missing", lambda: s.finalize_logged_model("m-" + "0" * 32, LoggedModelStatus.READY))
     rec.call("finalize bad status", lambda: s.finalize_logged_model(first, "BOGUS"))
     rec.call("set tags", lambda: s.set_logged_model_tags(first, [Tag("a", "1"), Tag("b", "x" * 5000), Tag("a", "2")]))
@@ -426,7 +429,7 @@ def populate_models(rec: ModelRecorder, n_models: int) -> None:
             points.append(Metric("acc", 0.5, 50, 3, model_id=mid))
         if i % 3 == 0:
             points.append(Metric("loss", [math.nan, math.inf, -math.inf, 2.5][i % 4], 10, 0, model_id=mid))
-        rec.call(f"log_batch model metrics {name}", lambda p=points: s.log_batch(run1, p, [], []))
+        rec.call(f"log_batch model metrics {name}", partial(s.log_batch, run1, points, [], []))
     rec.call("log_metric with model_id", lambda: s.log_metric(run1, Metric("single", 1.0, 5, 0, model_id=first)))
     rec.call("same model point again", lambda: s.log_batch(run1, [Metric("single", 1.0, 5, 0, model_id=first)], [], []))
     rec.call("conflicting model point", lambda: s.log_batch(
@@ -445,7 +448,7 @@ def populate_models(rec: ModelRecorder, n_models: int) -> None:
         rec.run_ids["lm-run-gone"], [Metric("acc", 1.0, 1, 0, model_id=first)], [], []))
     for name in ("lm-05", "lm-07"):
         if name in ids:
-            rec.call(f"delete_logged_model {name}", lambda m=ids[name]: s.delete_logged_model(m))
+            rec.call(f"delete_logged_model {name}", partial(s.delete_logged_model, ids[name]))
     rec.call("delete_logged_model missing", lambda: s.delete_logged_model("m-" + "5" * 32))
 
 
@@ -453,14 +456,14 @@ def observe_models(rec: ModelRecorder, page_size: int) -> None:
     s = rec.store
     exps = [rec.exp_ids["lm-exp-a"], rec.exp_ids["lm-exp-b"]]
     for name, mid in sorted(rec.model_ids.items()):
-        rec.call(f"get_logged_model {name}", lambda m=mid: s.get_logged_model(m), rec.model_shape)
+        rec.call(f"get_logged_model {name}", partial(s.get_logged_model, mid), rec.model_shape)
     if "lm-05" in rec.model_ids:
         rec.call("get deleted with allow_deleted", lambda: s.get_logged_model(rec.model_ids["lm-05"], True),
                  rec.model_shape)
     rec.call("get_logged_model missing", lambda: s.get_logged_model("m-" + "6" * 32))
     for name in ("lm-run-1", "lm-run-2"):
-        rec.call(f"get_run {name}", lambda r=rec.run_ids[name]: s.get_run(r), rec.run_io_shape)
-    combos = [(None, None, order) for order in MODEL_ORDERS]
+        rec.call(f"get_run {name}", partial(s.get_run, rec.run_ids[name]), rec.run_io_shape)
+    combos: list[tuple[str | None, Any, Any]] = [(None, None, order) for order in MODEL_ORDERS]
     combos += [(flt, None, MODEL_ORDERS[i % len(MODEL_ORDERS)]) for i, flt in enumerate(MODEL_FILTERS)]
     combos += [(flt, ds, MODEL_ORDERS[(i + j) % len(MODEL_ORDERS)]) for i, ds in enumerate(MODEL_DATASETS[1:])
                for j, flt in enumerate((None, "metrics.acc > 0.4", "metrics.acc <= 0.5 AND params.lr != '0.1'"))]
@@ -482,9 +485,9 @@ def observe_models(rec: ModelRecorder, page_size: int) -> None:
     rec.call("search bad experiment id", lambda: s.search_logged_models(["abc"]))
     for bad in ("foo.bar = 1", "name = 'a' OR name = 'b'", "metrics.acc LIKE 1", "params.lr > '1'",
                 "nope = 'x'", "attributes.creation_time > 0", "metrics.acc > 'a'"):
-        rec.call(f"search bad filter {bad}", lambda b=bad: s.search_logged_models(exps, filter_string=b))
+        rec.call(f"search bad filter {bad}", partial(s.search_logged_models, exps, filter_string=bad))
     for bad_order in ([{"field_name": "params.lr"}], [{"field_name": "nope"}], [{"ascending": True}], ["name"]):
-        rec.call(f"search bad order {bad_order}", lambda o=bad_order: s.search_logged_models(exps, order_by=o))
+        rec.call(f"search bad order {bad_order}", partial(s.search_logged_models, exps, order_by=bad_order))
     rec.call("search datasets without name", lambda: s.search_logged_models(exps, datasets=[{"dataset_digest": "d1"}]))
     rec.call("search max_results 0 means default", lambda: s.search_logged_models(exps, max_results=0), len)
     rec.call("search max_results not an int", lambda: s.search_logged_models(exps, max_results="5"))
