@@ -169,10 +169,14 @@ def load_config(environ: Mapping[str, str] | None = None) -> RbacConfig:
         cache_seconds=CACHE_SECONDS.get(merged) or 0.0,
         public_ui=bool(PUBLIC_UI.get(merged)),
         audit_db=bool(AUDIT_DB.get(merged)),
-        search_in_limit=SEARCH_IN_LIMIT.get(merged) if SEARCH_IN_LIMIT.get(merged) is not None else 1000,
+        search_in_limit=_or_default(SEARCH_IN_LIMIT.get(merged), 1000),
     )
     _check(cfg)
     return cfg
+
+
+def _or_default(value: int | None, default: int) -> int:
+    return default if value is None else value  # 0 is a value here
 
 
 def _check(cfg: RbacConfig) -> None:
