@@ -283,9 +283,10 @@ def _sort(models: list[_Model], orders: list[_Order]) -> list[_Model]:
     if not any(o.column == "model_id" for o in keys):
         keys.append(_Order({"field_name": "model_id"}))
 
+    values = {id(m): [order.value(m) for order in keys] for m in models}  # once per model, not per comparison
+
     def cmp(a: _Model, b: _Model) -> int:
-        for order in keys:
-            x, y = order.value(a), order.value(b)
+        for order, x, y in zip(keys, values[id(a)], values[id(b)], strict=True):
             if x is None or y is None:
                 if x is None and y is None:
                     continue
