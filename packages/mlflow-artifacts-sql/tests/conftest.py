@@ -11,12 +11,19 @@ from mlflow_artifacts_sql.repository import SqlArtifactRepository
 
 from mlflow_testenv import session_service
 
-BACKENDS = ("sqlite", "postgres", "mariadb")
+# "postgres" is psycopg2 (plain postgresql://), "psycopg" the same server through psycopg 3, whose
+# fast paths (binary inserts, binary COPY reads) the benchmark measures.
+BACKENDS = ("sqlite", "postgres", "psycopg", "mariadb")
 
 
 @pytest.fixture(scope="session")
 def postgres_url(tmp_path_factory) -> str:
     return session_service("postgres", tmp_path_factory)["MLFLOW_TESTENV_POSTGRES_URL"]
+
+
+@pytest.fixture(scope="session")
+def psycopg_url(postgres_url) -> str:
+    return postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
 @pytest.fixture(scope="session")

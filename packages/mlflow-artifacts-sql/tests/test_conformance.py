@@ -30,6 +30,12 @@ class TestPostgresConformance(ArtifactRepositoryConformance):
         return _fresh(postgres_url)
 
 
+class TestPsycopg3Conformance(ArtifactRepositoryConformance):
+    @pytest.fixture
+    def repo(self, psycopg_url):
+        return _fresh(psycopg_url)
+
+
 class TestMariaDBConformance(ArtifactRepositoryConformance):
     @pytest.fixture
     def repo(self, mariadb_url):
