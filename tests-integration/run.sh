@@ -31,4 +31,6 @@ fi
 echo "# pip check" >&2
 uv pip check --python "$venv/bin/python"
 "$venv/bin/python" -c "import mlflow; print('# MLflow', mlflow.__version__)"
+# the testenv wheel does not carry the repo's k8s build script: point it there
+export MLFLOW_TESTENV_K8S_BUILD_SCRIPT="${MLFLOW_TESTENV_K8S_BUILD_SCRIPT:-$PWD/tools/k8s/build.sh}"
 "$venv/bin/python" -m pytest -p no:cacheprovider --import-mode=importlib -o addopts="" -ra -n "${INTEGRATION_WORKERS:-0}" --timeout 1200 tests-integration "$@"

@@ -36,12 +36,13 @@ def main() -> None:
         mlflow.log_text("integration artifact", "notes/readme.txt")
         info = mlflow.sklearn.log_model(model, name="model", input_example=X_test.iloc[:2])
         eval_df = X_test.copy()
-        eval_df["size_band"] = np.where(X_test["mean radius"] > X_test["mean radius"].median(), "large", "small")
         eval_df["label"] = y_test.values
+        # not a model input, so given as one value per row (the fairness evaluator's README)
+        size_band = np.where(X_test["mean radius"] > X_test["mean radius"].median(), "large", "small")
         result = mlflow.models.evaluate(
             info.model_uri, eval_df, targets="label", model_type="classifier",
             evaluators=["default", "fairness"],
-            evaluator_config={"fairness": {"sensitive_features": ["size_band"], "pos_label": 1}},
+            evaluator_config={"fairness": {"sensitive_features": {"size_band": size_band}, "pos_label": 1}},
             feature_names=list(X.columns),
         )
         out["eval_metric_keys"] = sorted(result.metrics)
