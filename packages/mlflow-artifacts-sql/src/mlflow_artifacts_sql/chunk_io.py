@@ -1,11 +1,13 @@
 """Writing and reading chunk rows, with driver fast paths where they pay.
 
-- psycopg 3: bytea travels in binary (`%b`), not as hex or escaped text, both ways.
+- psycopg 3: bytea sent in binary (`%b`, not escaped text); read with `COPY ... TO STDOUT (FORMAT
+  BINARY)`, parsed here. Binary COPY for inserts was measured too: no faster than `%b` inserts (the
+  server's TOAST and WAL work dominates), so it is not used.
 - SQLite: plain SQL text (`exec_driver_sql`), skipping SQLAlchemy's per-statement compilation.
 - Other drivers: SQLAlchemy Core (its bind processors know each driver's quirks).
 
 Reads stream one file's chunks in `seq` order from one statement, never more than one row at a
-time held by the driver (server-side cursor / unbuffered cursor).
+time held by the driver (COPY messages / unbuffered or server-side cursors).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
-_USE_COPY = True
 Chunk = tuple[str, int, Any]  # (file_id, seq, data: bytes-like)
 
 
@@ -53,8 +54,9 @@ def insert_chunks(conn: Connection, table: sa.Table, rows: Sequence[Chunk], max_
     if driver in ("psycopg", "pysqlite"):
         mark = "%s, %s, %b" if driver == "psycopg" else "?, ?, ?"
         sql = f"INSERT INTO {_name(conn, table)} (file_id, seq, data) VALUES ({mark})"  # noqa: S608 - our table
-        for row in rows:  # exec_driver_sql: no statement compilation, SQLAlchemy's error wrapping kept
-            conn.exec_driver_sql(sql, row)
+        # exec_driver_sql: no statement compilation, SQLAlchemy's error wrapping kept. Many rows (small
+        # files) go as one executemany (psycopg 3: pipelined).
+        conn.exec_driver_sql(sql, rows[0] if len(rows) == 1 else list(rows))
         return
     # One row per statement unless rows are small: a statement never carries more than a chunk
     # (MySQL's max_allowed_packet, driver memory).
@@ -73,25 +75,8 @@ def insert_chunks(conn: Connection, table: sa.Table, rows: Sequence[Chunk], max_
 def stream_chunks(conn: Connection, table: sa.Table, file_id: str, first: int, stop: int) -> Iterator[tuple[int, bytes]]:
     """(seq, data) of the chunks `first <= seq < stop` of a file, in order, one statement."""
     driver = conn.dialect.driver
-    if driver == "psycopg" and _USE_COPY:
-        yield from _copy_out(conn, table, file_id, first, stop)
-        return
     if driver == "psycopg":
-        sql = (f"SELECT seq, data FROM {_name(conn, table)} "  # noqa: S608 - our table
-               "WHERE file_id = %s AND seq >= %s AND seq < %s ORDER BY seq")
-        cur = _raw(conn).cursor(binary=True)
-        rows = cur.stream(sql, (file_id, first, stop))  # single-row mode: libpq holds one row at a time
-        try:
-            with _wrapped(conn, sql):
-                for seq, data in rows:
-                    yield int(seq), data
-        finally:
-            try:
-                rows.close()  # an unfinished stream is cancelled, so the connection is usable again
-                cur.close()
-            except conn.dialect.loaded_dbapi.Error:
-                if not conn.invalidated:
-                    conn.invalidate()
+        yield from _copy_out(conn, table, file_id, first, stop)
         return
     if driver == "pysqlite":
         sql = (f"SELECT seq, data FROM {_name(conn, table)} "  # noqa: S608 - our table

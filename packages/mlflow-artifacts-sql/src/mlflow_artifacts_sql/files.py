@@ -28,7 +28,6 @@ from mlflow_plugins_shared.logs import get_logger
 _logger = get_logger(__name__)
 _IN_LIST = 500  # SQL Server allows 2100 parameters per statement
 _READ_ATTEMPTS = 3
-_WRITE_IN_READER = 1
 _PREFETCH = 2  # chunks fetched ahead of the one being hashed and written
 
 
@@ -174,8 +173,7 @@ class FileStore:
                 for seq, data in rows:
                     if seq != state["next"]:
                         return
-                    if _WRITE_IN_READER:
-                        out.write(data)
+                    out.write(data)
                     put(data)
                     state["next"] = seq + 1
 
@@ -214,8 +212,6 @@ class FileStore:
                 chunks = prefetch(functools.partial(self._fetch_and_write, stored, out), _PREFETCH, "reader")
                 with closing(chunks):
                     for data in chunks:
-                        if not _WRITE_IN_READER:
-                            out.write(data)
                         sha.update(data)
                         size += len(data)
                         got += 1
