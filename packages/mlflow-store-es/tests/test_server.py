@@ -102,7 +102,11 @@ def test_sklearn_logged_model_round_trip(fluent_on, server_url: str) -> None:
 
     mv = mlflow.register_model(f"models:/{model_id}", f"lm-reg-{tag}")
     assert mv.version == "1"
-    assert client.get_model_version(f"lm-reg-{tag}", "1").source == f"models:/{model_id}"
+    version = client.get_model_version(f"lm-reg-{tag}", "1")
+    assert version.source == f"models:/{model_id}"
+    # as MLflow's SQL registry: the logged model's source run and artifact location are filled in
+    assert version.run_id == run.info.run_id
+    assert client.get_model_version_download_uri(f"lm-reg-{tag}", "1") == client.get_logged_model(model_id).artifact_location
     # the server records the registration on the logged model (set_model_versions_tags -> set_logged_model_tags)
     assert f"lm-reg-{tag}" in client.get_logged_model(model_id).tags["mlflow.modelVersions"]
     registered = mlflow.pyfunc.load_model(f"models:/lm-reg-{tag}/1")

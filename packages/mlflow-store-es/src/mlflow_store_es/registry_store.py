@@ -285,11 +285,25 @@ class EsRegistryStore(StrictMixin, AbstractRegistryStore):
             _validate_model_version_tag(tag.key, tag.value)
         storage_location = source
         if urllib.parse.urlparse(source).scheme == "models":
+            # As MLflow's SQL registry: a logged model's artifacts and source run, or another version's location.
             from mlflow.store.artifact.utils.models import _parse_model_uri
+            from mlflow.tracking import MlflowClient
 
-            parsed = _parse_model_uri(source)
-            if parsed.model_id is None and parsed.name and parsed.version:
-                storage_location = self.get_model_version_download_uri(parsed.name, parsed.version)
+            try:
+                parsed = _parse_model_uri(source)
+                if parsed.model_id is not None:
+                    model = MlflowClient().get_logged_model(parsed.model_id)
+                    storage_location = model.artifact_location
+                    run_id = run_id or model.source_run_id
+                elif parsed.name and parsed.version:
+                    storage_location = self.get_model_version_download_uri(parsed.name, parsed.version)
+            except Exception as e:
+                raise MlflowException(f"Unable to fetch model from model URI source artifact location '{source}'. "
+                                      f"Error: {e}", INVALID_PARAMETER_VALUE) from e
+        if not run_id and model_id:
+            from mlflow.tracking import MlflowClient
+
+            run_id = MlflowClient().get_logged_model(model_id).source_run_id
         now = get_current_time_millis()
         box: dict[str, int] = {}
 
