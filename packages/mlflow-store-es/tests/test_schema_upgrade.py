@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from mlflow.entities import Metric
-
 from mlflow_store_es.client import EsClient
 from mlflow_store_es.config import parse_store_uri
 from mlflow_store_es.schema import MAPPINGS, SCHEMA_VERSION, Indices
