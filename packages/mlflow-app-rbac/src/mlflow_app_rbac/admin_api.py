@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response, request
 from mlflow.exceptions import MlflowException
 
-from mlflow_app_rbac import apikeys, routes
+from mlflow_app_rbac import apikeys, routes, ui_account
 from mlflow_app_rbac.gate import Gate
 from mlflow_app_rbac.identity import AuthError, Principal
 from mlflow_app_rbac.permissions import Permission
@@ -145,4 +145,5 @@ def register(app: Flask, gate: Gate, prefixed: Any) -> None:
             for i, path in enumerate(dict.fromkeys([prefixed(f"{base}/{rule}"), f"{base}/{rule}"])):
                 app.add_url_rule(path, f"rbac{api.replace('/', '_').replace('-', '_')}_{fn.__name__}_{i}",
                                  endpoint(fn), methods=methods)
+    ui_account.register(app, gate.store, lambda: gate.cfg.default_permission, principal, endpoint, prefixed)
     _ = routes  # the rows for these routes live in routes.TABLE

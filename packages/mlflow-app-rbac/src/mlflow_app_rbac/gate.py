@@ -296,19 +296,30 @@ class Gate:
         return Allow(resource=",".join(checked) or None)
 
     def _graphql(self, p: Pending, data: Any) -> Allow | Denial:
-        assert p.principal is not None
+        principal = p.principal
+        assert principal is not None
+        experiments = self.readable(principal, EXPERIMENT)
+        models = self.readable(principal, REGISTERED_MODEL)
+        keep = None if experiments is None else (lambda ids: [i for i in ids if i in experiments])
         try:
-            needs = graphql_guard.requirements(data, p.principal.is_admin)
+            plan = graphql_guard.plan(data, principal.is_admin, keep,
+                                      None if models is None else graphql_guard.new_marker())
         except graphql_guard.GraphQLDenied as e:
             return self.deny(p, 403, "PERMISSION_DENIED", f"GraphQL: {e}")
-        for kind, ident in needs:
+        for kind, ident in plan.needs:
             target = ident if kind == "experiment" else resources.experiment_of(kind, ident)
             if target is None:
                 continue
-            if self.permission(p.principal, EXPERIMENT, target) < Permission.READ:
+            if self.permission(principal, EXPERIMENT, target) < Permission.READ:
                 return self.deny(p, 403, "PERMISSION_DENIED", f"GraphQL: no READ on experiment {target!r}",
                                  f"experiment:{target}")
-        return Allow()
+        allow = Allow(new_body=plan.body)
+        marker = plan.marker
+        if marker is not None and models is not None:
+            def after(status: int, body: bytes) -> bytes:
+                return graphql_guard.filter_response(status, body, marker, models.__contains__)
+            allow.after = after
+        return allow
 
     # specials ---------------------------------------------------------------------------------
     def _filtered_ids(self, p: Pending, ids: list[str]) -> list[str]:

@@ -193,6 +193,9 @@ TABLE: list[tuple[str, str, Rule]] = [
     ("DELETE", f"{V2}/model-versions/delete", model(M)),
     # this plugin's own API
     ("GET", "2.0/rbac/whoami", AUTH),
+    # the account routes MLflow's UI asks (basic-auth's, answered by ui_account from rbac's grants)
+    ("GET", f"{V2}/users/current", AUTH), ("GET", f"{V3}/users/current/permissions", AUTH),
+    ("GET", f"{V3}/users/roles/list", AUTH),
     ("GET", "2.0/rbac/grants", ADMIN), ("POST,DELETE", "2.0/rbac/grants", ADMIN),
     ("GET", "2.0/rbac/api-keys", ADMIN), ("POST", "2.0/rbac/api-keys", ADMIN),
     ("DELETE", "2.0/rbac/api-keys/{key_id}", ADMIN),
