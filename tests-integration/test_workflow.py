@@ -28,7 +28,7 @@ def test_run_is_in_the_es_store_with_params_metrics_and_context_tags(rest, alice
     assert any(k.startswith("group/size_band/") for k in metrics)
     # run context provider
     assert tags["context.tag.team"] == "integration" and tags["context.tag.cost_center"] == "42"
-    assert tags["context.host.python"].startswith("3.")
+    assert tags["context.host.python"].startswith("CPython 3.")
 
 
 def test_artifacts_went_through_the_proxy_into_postgres(rest, alice_run, postgres_url):

@@ -44,4 +44,6 @@ def _exported(name: str) -> dict[str, str] | None:
     get_service(name)  # unknown names fail loudly
     prefix = f"MLFLOW_TESTENV_{name.upper().replace('-', '_')}_"
     found = {k: v for k, v in os.environ.items() if k.startswith(prefix)}
-    return found or None
+    # a running server's exports always include its log; other MLFLOW_TESTENV_<SVC>_* variables
+    # (e.g. MLFLOW_TESTENV_K8S_BUILD_SCRIPT) only configure how to start one
+    return found if f"{prefix}LOG" in found else None
