@@ -141,13 +141,10 @@ def test_graphql_get_run_of_hidden_experiment(server, raw, idp, user, hidden):
     assert raw(server, "POST", "/graphql", idp.token(user), body={"query": q})[0] == 403
 
 
-def test_graphql_unknown_fields_and_model_versions_are_refused(server, raw, idp, user):
-    own = server.experiment(idp.token(user))
-    run_id = server.run(own, idp.token(user))
-    q = 'query { mlflowGetRun(input: {runId: "%s"}) { run { modelVersions { name } } } }' % run_id  # noqa: UP031 (GraphQL braces)
-    assert raw(server, "POST", "/graphql", idp.token(user), body={"query": q})[0] == 403
-    q = 'query { mlflowSearchModelVersions(input: {filter: ""}) { modelVersions { name } } }'
-    assert raw(server, "POST", "/graphql", idp.token(user), body={"query": q})[0] == 403
+def test_graphql_unknown_fields_are_refused(server, raw, idp, user):
+    q = 'query { mlflowSomethingNew(input: {x: "1"}) { y } }'
+    status, body = raw(server, "POST", "/graphql", idp.token(user), body={"query": q})
+    assert status == 403 and b"not allowed" in body
 
 
 def test_artifact_proxy_paths_of_other_experiments(server, raw, idp, user, hidden):

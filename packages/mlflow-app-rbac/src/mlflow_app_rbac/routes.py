@@ -99,6 +99,9 @@ TABLE: list[tuple[str, str, Rule]] = [
     ("POST", f"{V2}/experiments/delete-experiment-tag", exp(E)),
     ("POST", f"{V2}/experiments/search-datasets", exp(R, "experiment_ids", special="search_ids")),
     ("POST", "2.0mlflow/experiments/search-datasets", exp(R, "experiment_ids", special="search_ids")),
+    # evaluation datasets: the search (the experiment's Traces/Datasets pages) narrowed to readable
+    # experiments; the rest of the datasets family stays admin-only
+    ("POST", f"{V3}/datasets/search", exp(R, "experiment_ids", special="search_ids")),
     # runs
     ("POST", f"{V2}/runs/create", exp(E)),
     ("POST", f"{V2}/runs/create-promptlab-run", exp(E)),
