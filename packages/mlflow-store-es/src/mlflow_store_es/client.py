@@ -302,6 +302,21 @@ class EsClient:
             after = hits[-1]["sort"]
 
 
+def raise_item_errors(results: list[dict[str, Any]]) -> None:
+    """Turn the first failed item of a bulk answer into an MlflowException."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, INVALID_STATE, TEMPORARILY_UNAVAILABLE
+
+    for res in results:
+        status = int(res.get("status", 200))
+        if status >= 300:
+            err = res.get("error") or {}
+            reason = err.get("reason", "") if isinstance(err, dict) else str(err)
+            code = (INVALID_PARAMETER_VALUE if status == 400 else
+                    TEMPORARILY_UNAVAILABLE if http_status_is_transient(status) else INVALID_STATE)
+            raise MlflowException(f"The search engine refused a write ({status}): {reason}", code)
+
+
 def _quote(doc_id: str) -> str:
     from urllib.parse import quote
 

@@ -40,7 +40,7 @@ from mlflow.utils.uri import append_to_uri_path
 from mlflow.utils.validation import _parse_experiment_id, _validate_trace_tag
 
 from mlflow_plugins_shared.errors import MlflowNotImplementedException
-from mlflow_store_es.client import dumps
+from mlflow_store_es.client import dumps, raise_item_errors
 from mlflow_store_es.codec import doc_id
 from mlflow_store_es.search_pushdown import LONG, SEP, kv
 
@@ -810,14 +810,14 @@ class TracesMixin:
                 lines += self._span_lines(batches, docs)
             results = self._send_bulk(lines)
             span_results = results[len(trace_lines) // 2:]
-            _raise_item_errors(span_results)
+            raise_item_errors(span_results)
             span_lines_sent = True
             retry = []
             for tid, res in zip(list(docs), results[:len(trace_lines) // 2], strict=True):
                 if int(res.get("status", 200)) == 409:
                     retry.append(tid)
                 else:
-                    _raise_item_errors([res])
+                    raise_item_errors([res])
             if not retry:
                 return spans
             batches = {tid: batches[tid] for tid in retry}
@@ -952,12 +952,3 @@ class TracesMixin:
             src["prompt_ids"] = list(dict.fromkeys([*(src.get("prompt_ids") or []), *ids]))
 
         self._update_trace(trace_id, add)
-
-
-def _raise_item_errors(results: list[dict[str, Any]]) -> None:
-    for res in results:
-        if int(res.get("status", 200)) >= 300:
-            err = res.get("error") or {}
-            reason = err.get("reason", "") if isinstance(err, dict) else str(err)
-            raise MlflowException(f"The search engine refused a write ({res.get('status')}): {reason}",
-                                  INVALID_PARAMETER_VALUE if res.get("status") == 400 else TEMPORARILY_UNAVAILABLE)

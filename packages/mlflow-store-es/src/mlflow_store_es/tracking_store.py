@@ -50,7 +50,7 @@ from mlflow.utils.validation import (
 )
 
 from mlflow_plugins_shared.strict import SERVER_CALLED_UNDECLARED, StrictMixin
-from mlflow_store_es.client import dumps
+from mlflow_store_es.client import dumps, raise_item_errors
 from mlflow_store_es.codec import (
     dataset_input_to_doc,
     doc_id,
@@ -353,7 +353,7 @@ class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, AbstractStore
         if metrics:
             # One bulk of points, never force-refreshed: a forced refresh per batch costs the whole
             # index on some engines. Readers that may race a write refresh on demand (points_written).
-            _raise_item_errors(self.client.bulk(_metric_lines(self.ix.metrics, run_id, metrics), refresh="false"))
+            raise_item_errors(self.client.bulk(_metric_lines(self.ix.metrics, run_id, metrics), refresh="false"))
         for _ in range(_CAS_ATTEMPTS):
             src = found["_source"]
             if metrics:
@@ -515,15 +515,6 @@ def _apply_batch(src: dict[str, Any], run_id: str, metrics: list[Metric], params
         if t.key == MLFLOW_RUN_NAME:
             src["run_name"] = _str(t.value)
     src.update(index_fields(src))
-
-
-def _raise_item_errors(results: list[dict[str, Any]]) -> None:
-    for res in results:
-        if int(res.get("status", 200)) >= 300:
-            err = res.get("error") or {}
-            reason = err.get("reason", "") if isinstance(err, dict) else str(err)
-            raise MlflowException(f"The search engine refused a write ({res.get('status')}): {reason}",
-                                  INVALID_PARAMETER_VALUE if res.get("status") == 400 else INVALID_STATE)
 
 
 def _metric_from_hit(hit: dict[str, Any]) -> Metric:

@@ -24,8 +24,8 @@ from typing import Any
 from mlflow.entities import Span, TraceInfo
 from mlflow.entities.trace_location import TraceLocation
 from mlflow.entities.trace_state import TraceState
-from mlflow.exceptions import MlflowException
 
+from mlflow_plugins_shared.testing.tracking_store import Recorder as RunsRecorder
 from mlflow_plugins_shared.testing.tracking_store import compare, sqlite_reference_store
 
 Observation = tuple[str, Any]
@@ -70,23 +70,8 @@ def make_trace_info(tid: str, experiment_id: str, request_time: int, *, duration
                      request_preview=request_preview, response_preview=response_preview)
 
 
-class Recorder:
-    """Runs the scenario on one store, naming experiments and runs by name."""
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-        self.exp_ids: dict[str, str] = {}
-        self.run_ids: dict[str, str] = {}
-        self.log: list[Observation] = []
-
-    def call(self, label: str, fn: Callable[[], Any], shape: Callable[[Any], Any] = lambda r: None) -> Any:
-        try:
-            result = fn()
-        except MlflowException as e:
-            self.log.append((label, ("error", e.error_code)))
-            return None
-        self.log.append((label, shape(result)))
-        return result
+class Recorder(RunsRecorder):
+    """Runs the trace scenario on one store, naming experiments and runs by name."""
 
     def _name_of(self, ids: dict[str, str], value: str) -> str:
         return next((n for n, i in ids.items() if i == value), f"<unknown {value}>")
