@@ -143,3 +143,22 @@ def test_clients_and_keys_survive_a_restart():
         assert jwt.decode(r.json()["access_token"], _keys(env)).claims["groups"] == ["kept"]
     finally:
         (again or srv).stop()
+
+
+def test_secrets_starting_with_a_dash_are_accepted(tmp_path):
+    """token_urlsafe() may start with "-": the launch must not let argparse take it for an option."""
+    import json
+    import os
+
+    from mlflow_testenv import start_service
+
+    (tmp_path / "testenv-secrets.json").write_text(json.dumps({"admin": "-admin-token-xyz", "client_secret": "-s3cret"}))
+    srv = start_service("oauth2", workdir=tmp_path, parent_pid=os.getpid(), record=False)
+    try:
+        env = srv.exports
+        assert env["MLFLOW_TESTENV_OAUTH2_ADMIN_TOKEN"] == "-admin-token-xyz"
+        r = _token(env, env["MLFLOW_TESTENV_OAUTH2_CLIENT_ID"], "-s3cret")
+        assert r.status_code == 200, r.text
+        assert _register(env)["client_id"]
+    finally:
+        srv.stop()

@@ -49,9 +49,10 @@ class OAuth2Service(Service):
         secrets_ = {"client_id": "mlflow-client", **json.loads((workdir / "testenv-secrets.json").read_text())}
         cmd = [
             sys.executable, "-m", "mlflow_testenv.oauth2_server", "--workdir", str(workdir),
-            "--port", str(port), "--issuer", url, "--admin-token", secrets_["admin"],
-            "--client-id", secrets_["client_id"], "--client-secret", secrets_["client_secret"],
-            *[x for kv in opts.items() for x in kv],
+            # --name=value: a random secret may start with "-", which argparse would take for an option
+            "--port", str(port), "--issuer", url, f"--admin-token={secrets_['admin']}",
+            f"--client-id={secrets_['client_id']}", f"--client-secret={secrets_['client_secret']}",
+            *[f"{k}={v}" for k, v in opts.items()],
         ]
         exports = {
             "MLFLOW_TESTENV_OAUTH2_URL": url,
