@@ -67,7 +67,7 @@ def _worker(spec: dict) -> dict:
     t = time.perf_counter()
     op, src = spec["op"], spec["src"]
     if op == "upload-file":
-        repo.log_artifact(src, "big")
+        repo.log_artifact(src, spec.get("folder", "big"))
     elif op == "download-file":
         repo.download_artifacts(f"big/{os.path.basename(src)}", spec["dst"])
     elif op == "upload-dir":
@@ -125,6 +125,7 @@ def main() -> int:
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--out", default="bench.json")
     ap.add_argument("--backends", default="sqlite,postgres")
+    ap.add_argument("--repeat", type=int, default=2, help="runs of each large-file transfer (the fastest counts)")
     args = ap.parse_args()
     if args.worker:
         print(json.dumps(_worker(json.loads(args.worker))))
@@ -155,10 +156,21 @@ def main() -> int:
                 src = big if op.endswith("file") else small
                 dst = work / f"dl-{subject}-{op}"
                 dst.mkdir()
-                r = _run({"subject": subject, "uri": uri, "op": op, "src": str(src), "dst": str(dst)})
+                # The large file moves `repeat` times (uploads to distinct folders), each in a fresh
+                # process; the fastest counts. Fresh page-cache writes on this machine sometimes pay for
+                # reclaim (the same 1 GiB write measured 0.4 and 5 GB/s back to back).
+                runs = []
+                for i in range(args.repeat if op.endswith("file") else 1):
+                    runs.append(_run({"subject": subject, "uri": uri, "op": op, "src": str(src), "dst": str(dst),
+                                      "folder": "big" if i == 0 else f"big-{i}"}))
+                    shutil.rmtree(dst, ignore_errors=True)
+                    dst.mkdir()
+                r = min(runs, key=lambda x: x["seconds"])
+                r = {**r, "peak_mib": max(x["peak_mib"] for x in runs), "base_mib": min(x["base_mib"] for x in runs),
+                     "all_seconds": [round(x["seconds"], 2) for x in runs]}
                 results[(subject, op)] = r
                 print(f"{subject:9s} {op:14s} {r['seconds']:8.2f} s  base {r['base_mib']:.0f} MiB  "
-                      f"peak {r['peak_mib']:.0f} MiB", flush=True)
+                      f"peak {r['peak_mib']:.0f} MiB  runs {r.get('all_seconds')}  load {r['load']}", flush=True)
                 shutil.rmtree(dst, ignore_errors=True)
                 # Write what is complete so far: a long run cut short still leaves its figures.
                 done = [s for s in subjects if all((s, o) in results for o in OPS) and ("local", OPS[-1]) in results]
@@ -191,7 +203,8 @@ def _rows(results: dict, subjects, engines: dict, big_mib: int, small_files: int
         for op, what in (("upload-file", "upload"), ("download-file", "download")):
             r, a = results[(subject, op)], results[("local", op)]
             row(f"{what} one {size} file", subject, big_mib / r["seconds"], "MiB/s", big_mib / a["seconds"],
-                ">= 0.5x anchor", f"{r['seconds']:.1f} s; 1-min load {r['load']} (anchor run {a['load']})")
+                ">= 0.5x anchor", f"best of {r['all_seconds']} s (anchor {a['all_seconds']} s); "
+                                  f"1-min load {r['load']} (anchor {a['load']})")
             row(f"peak RSS, {what} of the {size} file", subject, r["peak_mib"], "MiB", a["peak_mib"],
                 "< 150 MB", f"{r['base_mib']:.0f} MiB after importing MLflow and connecting; "
                             f"+{r['peak_mib'] - r['base_mib']:.0f} MiB while moving")
