@@ -230,3 +230,28 @@ def test_new_sqlite_database_uses_64k_pages(tmp_path):
     repo.list_artifacts()
     with repo._db.engine.connect() as c:
         assert c.exec_driver_sql("PRAGMA page_size").scalar() == 65536
+
+
+def test_missing_chunk_early_in_a_long_stream(db_url, tmp_path, private_tables, monkeypatch):
+    """The reader stops a long streamed read at the gap (psycopg 3: a cancelled COPY) and the
+    connection it returns to the pool still works."""
+    monkeypatch.setenv("MLFLOW_ARTIFACTS_SQL_CHUNK_SIZE", "64KiB")
+    repo = SqlArtifactRepository(f"{db_url}/r")
+    damaged, intact = tmp_path / "damaged.bin", tmp_path / "intact.bin"
+    damaged.write_bytes(os.urandom(8 * MiB))
+    intact.write_bytes(os.urandom(3 * MiB))
+    repo.log_artifact(str(damaged))
+    repo.log_artifact(str(intact))
+    db = repo._db
+    files, chunks = db.tables.files, db.tables.chunks
+    with db.engine.begin() as c:
+        file_id = c.execute(sa.select(files.c.id).where(files.c.path == "r/damaged.bin")).scalar()
+        c.execute(chunks.delete().where(chunks.c.file_id == file_id, chunks.c.seq == 3))
+    for _ in range(3):  # more times than the pool has idle connections
+        with pytest.raises(MlflowException) as e:
+            repo.download_artifacts("damaged.bin", str(tmp_path / "dl"))
+        assert e.value.error_code == "DATA_LOSS" and "missing" in e.value.message
+        assert not (tmp_path / "dl" / "damaged.bin").exists()
+        out = repo.download_artifacts("intact.bin", str(tmp_path / "dl"))
+        assert Path(out).read_bytes() == intact.read_bytes()
+    assert _our_threads() == []

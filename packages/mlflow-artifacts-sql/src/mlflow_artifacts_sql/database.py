@@ -110,10 +110,17 @@ class Database:
 
         def attempt() -> T:
             with self.engine.connect() as conn:
-                if read_only:
-                    conn = conn.execution_options(**{READ_ONLY: True})
-                with conn.begin():
+                if not read_only:
+                    with conn.begin():
+                        return fn(conn)
+                # Nothing to commit; a rollback also ends a transaction a cancelled statement aborted
+                # (a download that stopped reading a COPY early).
+                conn = conn.execution_options(**{READ_ONLY: True})
+                trans = conn.begin()
+                try:
                     return fn(conn)
+                finally:
+                    trans.rollback()
 
         try:
             return retrying(retry_if, attempts=self._attempts, deadline=self._deadline, what=what)(attempt)

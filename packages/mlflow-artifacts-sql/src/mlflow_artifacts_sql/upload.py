@@ -86,7 +86,7 @@ class Upload:
             self.write(data)
 
     def write_file(self, fd: int) -> None:
-        """All of the file `fd` (the `source_fd`) from its current offset, in whole chunks."""
+        """All of the file `fd` (the `source_fd`, just opened: replays read it again at offsets from 0)."""
         chunk = self.db.chunk_size
         while True:
             data = os.read(fd, chunk)
