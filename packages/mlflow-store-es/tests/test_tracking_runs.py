@@ -1,5 +1,6 @@
 import math
 import threading
+import time
 
 import pytest
 from mlflow.entities import Metric, Param, RunStatus, RunTag, ViewType
@@ -182,3 +183,17 @@ def test_pushdown_keys_with_shared_prefixes(tracking_store, exp):
     assert names("metrics.acc = 0") == ["a"]
     assert names("metrics.acc > 1") == []
     assert names("metrics.acc2 > 1 and metrics.`acc/z` >= 9") == ["a"]
+
+
+def test_metric_history_reads_its_own_writes_and_refreshes_only_when_needed(tracking_store, exp):
+    s = tracking_store
+    rid = s.create_run(exp, "u", 0, [], None).info.run_id
+    s.log_batch(rid, [Metric("h", float(i), i, i) for i in range(500)], [], [])
+    assert len(s.get_metric_history(rid, "h")) == 500  # written just now: refreshed first
+    time.sleep(0.6)  # past the clock-skew margin
+    assert len(s.get_metric_history(rid, "h")) == 500  # refreshed once more: the first refresh was within the margin
+    before = s.client.requests
+    assert len(s.get_metric_history(rid, "h")) == 500
+    assert s.client.requests - before == 2  # GET of the run + one search: this store refreshed after the write
+    s.log_batch(rid, [Metric("h", 1000.0, 1000, 1000)], [], [])
+    assert len(s.get_metric_history(rid, "h")) == 501  # a newer write: refreshed again

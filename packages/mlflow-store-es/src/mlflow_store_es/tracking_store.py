@@ -71,6 +71,7 @@ _logger = logging.getLogger(__name__)
 DEFAULT_EXPERIMENT_ID = "0"
 _CAS_ATTEMPTS = 100
 _RECENT_WRITE_MS = 60_000  # far above any engine's default refresh interval (1 s)
+_CLOCK_MARGIN_MS = 500  # clock skew allowed between the server that wrote and the one that reads
 
 
 def _str(value: Any) -> str:
@@ -84,6 +85,7 @@ class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, AbstractStore
     def __init__(self, store_uri: str, artifact_uri: str | None = None, **kwargs: object) -> None:
         super().__init__()
         self.cfg, self.client, self.ix = connect(store_uri)
+        self._metrics_refreshed_at = 0  # when this store last refreshed the metrics index (ms)
         self.artifact_root_uri = resolve_uri_if_local(artifact_uri or "./mlruns")
         self._ensure_default_experiment()
 
@@ -368,9 +370,16 @@ class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, AbstractStore
         raise MlflowException(f"Run {run_id} is being changed concurrently; retry", INVALID_STATE)
 
     def _see_recent_points(self, run_src: dict[str, Any]) -> None:
-        """Make points written in the last minute searchable before reading them (read-your-writes)."""
-        if get_current_time_millis() - int(run_src.get("points_written") or 0) < _RECENT_WRITE_MS:
-            self.client.refresh(self.ix.metrics)
+        """Make points written in the last minute searchable before reading them (read-your-writes).
+
+        Skipped when this store already refreshed after that write (points_written is stamped after
+        the points were acknowledged; a margin covers clock skew between servers)."""
+        now = get_current_time_millis()
+        written = int(run_src.get("points_written") or 0)
+        if now - written >= _RECENT_WRITE_MS or written < self._metrics_refreshed_at - _CLOCK_MARGIN_MS:
+            return
+        self._metrics_refreshed_at = now
+        self.client.refresh(self.ix.metrics)
 
     def get_metric_history(self, run_id, metric_key, max_results=None, page_token=None):
         _validate_run_id(run_id)
