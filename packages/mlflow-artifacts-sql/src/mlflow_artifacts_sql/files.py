@@ -18,7 +18,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import DATA_LOSS
 from sqlalchemy.engine import Connection
 
-from mlflow_artifacts_sql.chunk_io import Chunk, insert_chunks, stream_chunks
+from mlflow_artifacts_sql.chunk_io import Chunk, Data, insert_chunks, stream_chunks
 from mlflow_artifacts_sql.database import Database
 from mlflow_artifacts_sql.db_errors import is_transient_or_conflict
 from mlflow_artifacts_sql.pipeline import prefetch
@@ -155,7 +155,7 @@ class FileStore:
 
         return self.db.transaction("look up a file", tx, read_only=True)
 
-    def _fetch_and_write(self, stored: StoredFile, out: BinaryIO, put: Callable[[bytes], None]) -> None:
+    def _fetch_and_write(self, stored: StoredFile, out: BinaryIO, put: Callable[[Data], None]) -> None:
         """Write chunks 1.. of `stored` to `out` and hand each to `put` (for hashing), in order.
 
         Stops at the first missing chunk: the reader then sees fewer chunks than the file has.

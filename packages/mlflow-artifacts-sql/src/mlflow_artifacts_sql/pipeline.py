@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -69,7 +69,7 @@ class Channel(Generic[T]):
                 return
 
 
-def prefetch(produce: Callable[[Callable[[T], None]], None], depth: int, name: str) -> Iterator[T]:
+def prefetch(produce: Callable[[Callable[[T], None]], None], depth: int, name: str) -> Generator[T, None, None]:
     """Items that `produce(put)` makes on a second thread, in order; its errors are raised here.
 
     Leaving the loop early (an error while consuming, `break`) stops the producer and waits for

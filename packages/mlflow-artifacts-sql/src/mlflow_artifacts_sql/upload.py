@@ -193,16 +193,15 @@ class Upload:
             stored = sum(p.size for p in pending)
             while stored < self.db.transaction_size and not end:
                 try:
-                    piece = channel.get(timeout=_WAIT_IN_TX)
+                    item = channel.get(timeout=_WAIT_IN_TX)
                 except queue.Empty:
                     break
-                if piece is END:
+                if isinstance(item, _Piece):
+                    pending.append(item)
+                    insert(conn, item)
+                    stored += item.size
+                else:
                     end = True
-                    break
-                assert isinstance(piece, _Piece)
-                pending.append(piece)
-                insert(conn, piece)
-                stored += piece.size
 
         self.db.transaction("store chunks", tx)
         self._staged = True
