@@ -70,11 +70,12 @@ def add_experiments(db: str, count: int) -> list[str]:
     from mlflow.store.tracking.dbmodels.models import SqlExperiment
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
-    store = SqlAlchemyStore(db, str(Path(db.split("///", 1)[1]).parent / "artifacts"))
+    root = Path(db.split("///", 1)[1]).parent / "artifacts"
+    store = SqlAlchemyStore(db, str(root))
     now = int(time.time() * 1000)
-    with store.ManagedSessionMaker() as session:
-        rows = [SqlExperiment(name=f"search-{i}", lifecycle_stage="active", creation_time=now, last_update_time=now)
-                for i in range(count)]
+    with store.ManagedSessionMaker() as session:  # an experiment without artifact_location breaks MLflow's answer
+        rows = [SqlExperiment(name=f"search-{i}", lifecycle_stage="active", creation_time=now, last_update_time=now,
+                              artifact_location=str(root / f"search-{i}")) for i in range(count)]
         session.add_all(rows)
         session.flush()
         ids = [str(r.experiment_id) for r in rows]
@@ -236,7 +237,7 @@ def main() -> int:
             if subject.startswith("rbac"):
                 env = {"MLFLOW_RBAC_BOOTSTRAP_ADMIN_KEY": admin_key, "MLFLOW_RBAC_DATABASE_URI": f"sqlite:///{work / 'rbac.db'}",
                        "MLFLOW_RBAC_SEARCH_IN_LIMIT": "0" if subject == "rbac-scan" else "4000"}
-            server = servers[subject] = ServerProc(work, db, None if subject == "plain" else subject.split("-")[0], env,
+            server = servers[subject] = ServerProc(work, db, {"plain": None, "rbac-scan": "rbac"}.get(subject, subject), env,
                                                    label=subject)
             if subject == "basic-auth":
                 admin = ("admin", env["MLFLOW_AUTH_ADMIN_PASSWORD"])
