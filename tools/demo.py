@@ -130,8 +130,6 @@ def log_example_as_user(server: str, oauth2: dict[str, str], password: str) -> s
 
 
 def log_example() -> str:
-    import tempfile
-
     import mlflow
     import numpy as np
     from sklearn.datasets import load_breast_cancer
@@ -148,10 +146,8 @@ def log_example() -> str:
             mlflow.log_metric("loss", float(np.exp(-step_ / 3)), step=step_)
         mlflow.log_metric("accuracy", float(model.score(X_test, y_test)))
         mlflow.log_text("An example run logged by make demo.", "README.txt")
-        # The model's files as run artifacts (the ES store does not record logged models yet).
-        with tempfile.TemporaryDirectory() as d:
-            mlflow.sklearn.save_model(model, f"{d}/model", input_example=X_test.iloc[:3])
-            mlflow.log_artifacts(f"{d}/model", "model")
+        info = mlflow.sklearn.log_model(model, name="model", input_example=X_test.iloc[:3])
+        mlflow.register_model(info.model_uri, "demo-classifier")
         step("evaluating group fairness (fairness evaluator, size band of the tumour as the group)")
         data = X_test.assign(label=y_test.values, prediction=model.predict(X_test),
                              size_band=np.where(X_test["mean radius"] > X_test["mean radius"].median(), "large", "small"))
