@@ -39,9 +39,7 @@ from mlflow.store.model_registry.abstract_store import AbstractStore as Abstract
 from mlflow.utils.search_utils import SearchModelUtils, SearchModelVersionUtils, SearchUtils
 from mlflow.utils.time import get_current_time_millis
 from mlflow.utils.validation import (
-    _REGISTERED_MODEL_ALIAS_LATEST,
     _validate_model_alias_name,
-    _validate_model_alias_name_reserved,
     _validate_model_name,
     _validate_model_renaming,
     _validate_model_version,
@@ -54,6 +52,7 @@ from mlflow_plugins_shared.strict import StrictMixin
 from mlflow_store_es.client import dumps
 from mlflow_store_es.codec import doc_id
 from mlflow_store_es.connection import connect
+from mlflow_store_es.mlflow_compat import _REGISTERED_MODEL_ALIAS_LATEST, _validate_model_alias_name_reserved
 
 
 def _str(value: Any) -> str | None:

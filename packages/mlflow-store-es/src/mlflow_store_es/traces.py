@@ -37,11 +37,12 @@ from mlflow.tracing.constant import TraceMetadataKey, TraceTagKey
 from mlflow.utils.mlflow_tags import MLFLOW_ARTIFACT_LOCATION
 from mlflow.utils.search_utils import SearchTraceUtils
 from mlflow.utils.uri import append_to_uri_path
-from mlflow.utils.validation import _parse_experiment_id, _validate_trace_tag
+from mlflow.utils.validation import _validate_trace_tag
 
 from mlflow_plugins_shared.errors import MlflowNotImplementedException
 from mlflow_store_es.client import dumps, raise_item_errors
 from mlflow_store_es.codec import doc_id
+from mlflow_store_es.mlflow_compat import _parse_experiment_id
 from mlflow_store_es.search_pushdown import LONG, SEP, kv
 
 try:  # MLflow >= 3.17: spans in the tracking store, promoted token/cost/session columns
