@@ -35,4 +35,12 @@ except ImportError:
             raise MlflowException(f"Version alias name '{model_alias_name}' is reserved.", INVALID_PARAMETER_VALUE)
 
 
-__all__ = ["_REGISTERED_MODEL_ALIAS_LATEST", "_parse_experiment_id", "_validate_model_alias_name_reserved"]
+def _validate_model_version(model_version: object) -> int:
+    """The version as an int (MLflow 3.17's validator returns it; 3.0's returns None)."""
+    from mlflow.utils.validation import _validate_model_version as validate
+
+    validate(model_version)
+    return int(model_version)  # type: ignore[call-overload]
+
+
+__all__ = ["_validate_model_version", "_REGISTERED_MODEL_ALIAS_LATEST", "_parse_experiment_id", "_validate_model_alias_name_reserved"]

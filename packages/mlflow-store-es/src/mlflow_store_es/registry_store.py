@@ -42,7 +42,6 @@ from mlflow.utils.validation import (
     _validate_model_alias_name,
     _validate_model_name,
     _validate_model_renaming,
-    _validate_model_version,
     _validate_model_version_tag,
     _validate_registered_model_tag,
     _validate_tag_name,
@@ -52,7 +51,11 @@ from mlflow_plugins_shared.strict import StrictMixin
 from mlflow_store_es.client import dumps
 from mlflow_store_es.codec import doc_id
 from mlflow_store_es.connection import connect
-from mlflow_store_es.mlflow_compat import _REGISTERED_MODEL_ALIAS_LATEST, _validate_model_alias_name_reserved
+from mlflow_store_es.mlflow_compat import (
+    _REGISTERED_MODEL_ALIAS_LATEST,
+    _validate_model_alias_name_reserved,
+    _validate_model_version,
+)
 
 
 def _str(value: Any) -> str | None:
