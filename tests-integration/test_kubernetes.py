@@ -36,8 +36,8 @@ def kubelet(cluster):
     k.stop()
 
 
-@pytest.fixture(scope="module")
-def namespace(cluster):
+def _namespace(cluster):
+    """A new namespace for the fixture's lifetime."""
     from kubernetes import client, config
 
     core = client.CoreV1Api(config.new_client_from_config(cluster["MLFLOW_TESTENV_K8S_KUBECONFIG"]))
@@ -45,6 +45,11 @@ def namespace(cluster):
     core.create_namespace({"metadata": {"name": ns}})
     yield ns
     core.delete_namespace(ns)
+
+
+@pytest.fixture(scope="module")
+def namespace(cluster):
+    yield from _namespace(cluster)
 
 
 @pytest.fixture(scope="module")
@@ -122,13 +127,7 @@ print(json.dumps({"run_id": sub.run_id, "status": sub.get_status()}))
 
 @pytest.fixture
 def fresh_namespace(cluster):
-    from kubernetes import client, config
-
-    core = client.CoreV1Api(config.new_client_from_config(cluster["MLFLOW_TESTENV_K8S_KUBECONFIG"]))
-    ns = f"it-{uuid.uuid4().hex[:8]}"
-    core.create_namespace({"metadata": {"name": ns}})
-    yield ns
-    core.delete_namespace(ns)
+    yield from _namespace(cluster)
 
 
 @pytest.mark.parametrize("how", ["cli", "python-api-synchronous"])
