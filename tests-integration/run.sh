@@ -28,6 +28,11 @@ if ! "$venv/bin/python" -c "import mlflow.store.db.utils" 2>/dev/null; then
   echo "# this MLflow cannot import its DB layer with the newest SQLAlchemy: pinning sqlalchemy<2.1" >&2
   uv pip install -q --python "$venv/bin/python" "sqlalchemy<2.1"
 fi
+if grep -q "app.route(" "$("$venv/bin/python" -c 'import mlflow.pyfunc.scoring_server as s; print(s.__file__)')" \
+   && ! "$venv/bin/python" -c "from fastapi import FastAPI; assert hasattr(FastAPI(), 'route')" 2>/dev/null; then
+  echo "# this MLflow's scoring server uses FastAPI.route, gone from the newest FastAPI/Starlette: pinning fastapi<0.130, starlette<1" >&2
+  uv pip install -q --python "$venv/bin/python" "fastapi<0.130" "starlette<1"
+fi
 echo "# pip check" >&2
 uv pip check --python "$venv/bin/python"
 "$venv/bin/python" -c "import mlflow; print('# MLflow', mlflow.__version__)"
