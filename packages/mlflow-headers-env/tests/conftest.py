@@ -56,6 +56,9 @@ class RecordingProxy:
                     resp = conn.getresponse()
                     data = resp.read()
                     seen.status = resp.status
+                    # recorded before the client gets its answer: a test may look right after its call returns
+                    with proxy._lock:
+                        proxy.requests.append(seen)
                     self.send_response(resp.status)
                     for k, v in resp.getheaders():
                         if k.lower() not in _HOP_BY_HOP:
@@ -66,7 +69,8 @@ class RecordingProxy:
                 finally:
                     conn.close()
                     with proxy._lock:
-                        proxy.requests.append(seen)
+                        if not any(x is seen for x in proxy.requests):  # the upstream failed before it was recorded
+                            proxy.requests.append(seen)
 
             do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _forward
 
