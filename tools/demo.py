@@ -45,14 +45,19 @@ def _register_user(oauth2: dict[str, str], name: str) -> str:
 def main() -> int:
     from mlflow_testenv import TestenvError, start_service
     from mlflow_testenv.core import port_is_free
-    from mlflow_testenv.oauth2_server.login_proxy import login_proxy
+    from mlflow_testenv.oauth2_server.login_proxy import LoginProxy
 
     port = int(os.environ.get("DEMO_PORT", "5000"))
+    taken = f"[demo] error: port {port} on 127.0.0.1 is taken; free it or run DEMO_PORT=5001 make demo"
     if not port_is_free(port):
-        print(f"[demo] error: port {port} on 127.0.0.1 is taken; free it or run DEMO_PORT=5001 make demo", file=sys.stderr)
+        print(taken, file=sys.stderr)
+        return 1
+    try:
+        proxy = LoginProxy(port)  # bound now, so none of the servers started below can take the port
+    except OSError:
+        print(taken, file=sys.stderr)
         return 1
     started = []
-    proxy = None
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     signal.signal(signal.SIGINT, _stop_like_ctrl_c)  # also when started from a shell that ignores SIGINT in background jobs
     try:
@@ -82,7 +87,7 @@ def main() -> int:
         started.append(srv)
         server = srv.exports["MLFLOW_TESTENV_MLFLOW_URL"]
         step(f"starting the login proxy for the browser on 127.0.0.1:{port}")
-        proxy = login_proxy(server, oauth2["MLFLOW_TESTENV_OAUTH2_TOKEN_URL"], port)
+        proxy.start(server, oauth2["MLFLOW_TESTENV_OAUTH2_TOKEN_URL"])
         step(f"logging an example run as user {DEMO_USER!r} (oauth2 auth, header and context providers)")
         run_id = log_example_as_user(server, oauth2, password)
         step(f"example run {run_id} logged")
@@ -100,8 +105,7 @@ def main() -> int:
         print(f"[demo] error: {e}", file=sys.stderr)
         return 1
     finally:
-        if proxy is not None:
-            proxy.stop()
+        proxy.stop()
         for r in reversed(started):
             r.stop()
         if started:

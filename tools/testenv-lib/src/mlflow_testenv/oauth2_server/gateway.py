@@ -83,6 +83,10 @@ class Gateway:
         self._server.shutdown()
         self._server.server_close()
 
+    def close(self) -> None:
+        """Release the port of a gateway that was never started."""
+        self._server.server_close()
+
     def _session(self) -> requests.Session:
         s = getattr(self._local, "session", None)
         if s is None:

@@ -56,7 +56,24 @@ class BasicToBearer:
         return {"Authorization": f"Bearer {self._token(header)}"}
 
 
-def login_proxy(upstream: str, token_url: str, port: int) -> Gateway:
-    """A started proxy on 127.0.0.1:`port` in front of `upstream`; `.stop()` it when done."""
-    login = BasicToBearer(token_url)
-    return Gateway(upstream, login.check, login.inject, port=port).start()
+class LoginProxy:
+    """Binds 127.0.0.1:`port` at once (so no server started meanwhile can take it); `start()` serves."""
+
+    def __init__(self, port: int) -> None:
+        self.login = BasicToBearer("")
+        self.gateway = Gateway("", self.login.check, self.login.inject, port=port)
+        self.url = self.gateway.url
+        self._started = False
+
+    def start(self, upstream: str, token_url: str) -> LoginProxy:
+        self.login.token_url = token_url
+        self.gateway.upstream = upstream.rstrip("/")
+        self.gateway.start()
+        self._started = True
+        return self
+
+    def stop(self) -> None:
+        if self._started:
+            self.gateway.stop()
+        else:
+            self.gateway.close()
