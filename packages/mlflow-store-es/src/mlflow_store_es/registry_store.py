@@ -97,9 +97,27 @@ class EsRegistryStore(StrictMixin, AbstractRegistryStore):
     def __init__(self, store_uri: str, tracking_uri: str | None = None, **kwargs: object) -> None:
         super().__init__(store_uri=store_uri, tracking_uri=tracking_uri)
         self.cfg, self.client, self.ix = connect(store_uri)
+        self._store_uri = store_uri
 
     def __repr__(self) -> str:
         return f"EsRegistryStore({self.client!r})"
+
+    def _logged_model(self, model_id: str) -> Any:
+        """A logged model from the tracking store on the same cluster and prefix (the usual setup), else
+        through MLflow's client at the registry's tracking URI, as MLflow's SQL registry does. Not the
+        process's default tracking URI: inside `mlflow server` that may be unset or point elsewhere."""
+        from mlflow.protos.databricks_pb2 import ErrorCode
+
+        from mlflow_store_es.tracking_store import EsTrackingStore
+
+        try:
+            return EsTrackingStore(self._store_uri).get_logged_model(model_id)
+        except MlflowException as e:
+            if e.error_code != ErrorCode.Name(RESOURCE_DOES_NOT_EXIST):
+                raise
+        from mlflow.tracking import MlflowClient
+
+        return MlflowClient(tracking_uri=getattr(self, "tracking_uri", None)).get_logged_model(model_id)
 
     # -- docs ------------------------------------------------------------------------------
     def _rm_doc(self, name: str) -> dict[str, Any]:
@@ -289,12 +307,11 @@ class EsRegistryStore(StrictMixin, AbstractRegistryStore):
         if urllib.parse.urlparse(source).scheme == "models":
             # As MLflow's SQL registry: a logged model's artifacts and source run, or another version's location.
             from mlflow.store.artifact.utils.models import _parse_model_uri
-            from mlflow.tracking import MlflowClient
 
             try:
                 parsed = _parse_model_uri(source)
                 if parsed.model_id is not None:
-                    model = MlflowClient().get_logged_model(parsed.model_id)
+                    model = self._logged_model(parsed.model_id)
                     storage_location = model.artifact_location
                     run_id = run_id or model.source_run_id
                 elif parsed.name and parsed.version:
@@ -303,9 +320,7 @@ class EsRegistryStore(StrictMixin, AbstractRegistryStore):
                 raise MlflowException(f"Unable to fetch model from model URI source artifact location '{source}'. "
                                       f"Error: {e}", INVALID_PARAMETER_VALUE) from e
         if not run_id and model_id:
-            from mlflow.tracking import MlflowClient
-
-            run_id = MlflowClient().get_logged_model(model_id).source_run_id
+            run_id = self._logged_model(model_id).source_run_id
         now = get_current_time_millis()
         box: dict[str, int] = {}
 
