@@ -31,8 +31,10 @@ def page(stack, alice_run):
 
 def show(page, stack, fragment: str, expect: str, shot: str) -> None:
     page.goto(f"{stack['url']}/#{fragment}")
-    page.get_by_text(expect, exact=False).first.wait_for()
-    page.screenshot(path=str(SHOTS / f"{shot}.png"), full_page=True)
+    try:
+        page.get_by_text(expect, exact=False).first.wait_for()
+    finally:  # also when it fails: the screenshot shows what the page showed instead
+        page.screenshot(path=str(SHOTS / f"{shot}.png"), full_page=True)
 
 
 def test_experiments_list(page, stack, alice_run):
