@@ -22,5 +22,12 @@ if ! "$venv/bin/python" -c "import mlflow.store.db.utils" 2>/dev/null; then
   echo "sqlalchemy<2.1" >> "$override"
   uv pip install -q --python "$venv/bin/python" --override "$override" -r requirements-dev.txt -e shared -e tools/testenv-lib "${targets[@]}"
 fi
+# MLflow 3.0's scoring server (mlflow models serve) still uses FastAPI.route, gone from the newest FastAPI/Starlette.
+if grep -q "app.route(" "$("$venv/bin/python" -c 'import mlflow.pyfunc.scoring_server as s; print(s.__file__)')" \
+   && ! "$venv/bin/python" -c "from fastapi import FastAPI; assert hasattr(FastAPI(), 'route')" 2>/dev/null; then
+  echo "# MLflow $version's scoring server uses FastAPI.route: pinning fastapi<0.130, starlette<1" >&2
+  printf 'fastapi<0.130\nstarlette<1\n' >> "$override"
+  uv pip install -q --python "$venv/bin/python" --override "$override" -r requirements-dev.txt -e shared -e tools/testenv-lib "${targets[@]}"
+fi
 "$venv/bin/python" -c "import mlflow.store.db.utils, mlflow; print('MLflow', mlflow.__version__)"
 "$venv/bin/python" -m pytest -n auto "${dirs[@]}"
