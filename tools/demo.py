@@ -150,8 +150,7 @@ def log_example() -> str:
             mlflow.log_metric("loss", float(np.exp(-step_ / 3)), step=step_)
         mlflow.log_metric("accuracy", float(model.score(X_test, y_test)))
         mlflow.log_text("An example run logged by make demo.", "README.txt")
-        info = mlflow.sklearn.log_model(model, name="model", input_example=X_test.iloc[:3])
-        mlflow.register_model(info.model_uri, "demo-classifier")
+        mlflow.sklearn.log_model(model, name="model", input_example=X_test.iloc[:3])
         step("evaluating group fairness (fairness evaluator, size band of the tumour as the group)")
         data = X_test.assign(label=y_test.values, prediction=model.predict(X_test),
                              size_band=np.where(X_test["mean radius"] > X_test["mean radius"].median(), "large", "small"))
