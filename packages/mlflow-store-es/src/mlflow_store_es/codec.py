@@ -52,8 +52,9 @@ def doc_id(*parts: object) -> str:
     return h[:40]
 
 
-def metric_doc_id(run_id: str, key: str, step: int, timestamp: int, value: float) -> str:
-    return doc_id(run_id, key, int(step), int(timestamp), encode_value(value))
+def metric_doc_id(run_id: str, key: str, step: int, timestamp: int, value_text: str) -> str:
+    """A metric point's id; `value_text` is `encode_value(value)`, computed once by the caller."""
+    return doc_id(run_id, key, int(step), int(timestamp), value_text)
 
 
 def latest_order(step: int, timestamp: int, value_text: str) -> tuple[int, int, float]:

@@ -57,6 +57,7 @@ from mlflow_store_es.codec import (
     encode_value,
     experiment_from_doc,
     latest_order,
+    metric_doc_id,
     run_from_doc,
     run_info_from_doc,
     sanitize_value,
@@ -492,7 +493,7 @@ def _metric_lines(index: str, run_id: str, metrics: list[Metric]) -> list[str]:
     for m in metrics:
         value = encode_value(m.value)
         step, ts = int(m.step), int(m.timestamp)
-        did = doc_id(run_id, m.key, step, ts, value)  # = metric_doc_id(), without encoding the value twice
+        did = metric_doc_id(run_id, m.key, step, ts, value)
         key_js = keys.get(m.key) or keys.setdefault(m.key, dumps(m.key))
         lines.append(head % (index_js, did))
         lines.append(body % (run_js, key_js, step, ts, value, "null" if value == "nan" else value, did))
