@@ -13,10 +13,11 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from mlflow_testenv.http_server import LocalHTTPServer
 from mlflow_testenv.oss_server.errors import OssError, invalid_argument, malformed_xml
 from mlflow_testenv.oss_server.signing import Credential, SignedRequest, Verifier
 from mlflow_testenv.oss_server.storage import CHUNK, MAX_PARTS, ObjectMeta, Store, check_key
@@ -70,9 +71,7 @@ class Pacer:
             time.sleep(ahead)
 
 
-class OssServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
+class OssServer(LocalHTTPServer):
 
     def __init__(self, address: tuple[str, int], config: Config) -> None:
         super().__init__(address, Handler)

@@ -234,7 +234,9 @@ class FakeKubelet:
     def _log_server(self, cert: str, key: str):  # type: ignore[no-untyped-def]
         import ssl
         import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from http.server import BaseHTTPRequestHandler
+
+        from mlflow_testenv.http_server import LocalHTTPServer
 
         kubelet = self
 
@@ -251,7 +253,7 @@ class FakeKubelet:
             def log_message(self, *args: object) -> None:
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = LocalHTTPServer(("127.0.0.1", 0), Handler)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert, key)
         server.socket = ctx.wrap_socket(server.socket, server_side=True)
