@@ -115,7 +115,9 @@ def main() -> int:
 def log_example_as_user(server: str, oauth2: dict[str, str], password: str) -> str:
     """Runs log_example in a client process configured like a user's machine."""
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_RBAC_", "MLFLOW_TESTENV_"))},
+        # nothing MLflow-related is inherited: a parent that called mlflow.set_registry_uri() (MLflow 3
+        # exports it as MLFLOW_REGISTRY_URI) would otherwise send the registration to another server
+        **{k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")},
         "MLFLOW_TRACKING_URI": server,
         "MLFLOW_TRACKING_AUTH": "oauth2",
         "MLFLOW_OAUTH2_TOKEN_URL": oauth2["MLFLOW_TESTENV_OAUTH2_TOKEN_URL"],
@@ -150,7 +152,8 @@ def log_example() -> str:
             mlflow.log_metric("loss", float(np.exp(-step_ / 3)), step=step_)
         mlflow.log_metric("accuracy", float(model.score(X_test, y_test)))
         mlflow.log_text("An example run logged by make demo.", "README.txt")
-        mlflow.sklearn.log_model(model, name="model", input_example=X_test.iloc[:3])
+        info = mlflow.sklearn.log_model(model, name="model", input_example=X_test.iloc[:3])
+        mlflow.register_model(info.model_uri, "demo-classifier")
         step("evaluating group fairness (fairness evaluator, size band of the tumour as the group)")
         data = X_test.assign(label=y_test.values, prediction=model.predict(X_test),
                              size_band=np.where(X_test["mean radius"] > X_test["mean radius"].median(), "large", "small"))

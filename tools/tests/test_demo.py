@@ -51,7 +51,10 @@ def _wait_for_login(proc: subprocess.Popen, timeout: float = 600) -> tuple[str, 
 @pytest.mark.ui
 def test_demo_ui_login_shows_the_example_run_and_ctrl_c_stops_everything():
     port = free_port()
-    env = {**os.environ, "DEMO_PORT": str(port)}
+    # MLflow settings of the calling shell must not leak into the demo's example client: registering
+    # against a stray MLFLOW_REGISTRY_URI once sent the model to another server.
+    env = {**os.environ, "DEMO_PORT": str(port), "MLFLOW_REGISTRY_URI": "http://127.0.0.1:9",
+           "MLFLOW_TRACKING_URI": "http://127.0.0.1:9"}
     proc = subprocess.Popen([sys.executable, str(ROOT / "tools" / "demo.py")], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
@@ -87,6 +90,9 @@ def test_demo_ui_login_shows_the_example_run_and_ctrl_c_stops_everything():
                 page.get_by_text("accuracy").first.wait_for()
             finally:
                 page.screenshot(path=str(SHOTS / "run.png"), full_page=True)
+            page.goto(f"{url}/#/models/demo-classifier")
+            page.get_by_text("Version 1").first.wait_for()
+            page.screenshot(path=str(SHOTS / "registered-model.png"), full_page=True)
             browser.close()
     finally:
         proc.send_signal(signal.SIGINT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -59,15 +60,25 @@ def test_bad_filter_is_400(server_url: str) -> None:
 def fluent_on(server_url: str):
     """Point MLflow's fluent API at the server for one test, then back."""
     import mlflow
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
 
-    before_tracking, before_registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    # MLflow 3 also exports these as MLFLOW_TRACKING_URI / MLFLOW_REGISTRY_URI: restore both the
+    # module globals and the environment, or later tests and their subprocesses inherit this server.
+    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    env_before = {k: os.environ.get(k) for k in names}
+    globals_before = (tracking_utils._tracking_uri, registry_utils._registry_uri)
     mlflow.set_tracking_uri(server_url)
     mlflow.set_registry_uri(server_url)
     yield mlflow
     if mlflow.active_run():
         mlflow.end_run()
-    mlflow.set_tracking_uri(before_tracking)
-    mlflow.set_registry_uri(before_registry)
+    tracking_utils._tracking_uri, registry_utils._registry_uri = globals_before
+    for k, v in env_before.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 def test_sklearn_logged_model_round_trip(fluent_on, server_url: str) -> None:

@@ -98,6 +98,7 @@ class EsRegistryStore(StrictMixin, AbstractRegistryStore):
         super().__init__(store_uri=store_uri, tracking_uri=tracking_uri)
         self.cfg, self.client, self.ix = connect(store_uri)
         self._store_uri = store_uri
+        self._tracking: Any = None
 
     def __repr__(self) -> str:
         return f"EsRegistryStore({self.client!r})"
@@ -110,8 +111,10 @@ class EsRegistryStore(StrictMixin, AbstractRegistryStore):
 
         from mlflow_store_es.tracking_store import EsTrackingStore
 
+        if self._tracking is None:  # one per registry store: it shares nothing but the URI
+            self._tracking = EsTrackingStore(self._store_uri)
         try:
-            return EsTrackingStore(self._store_uri).get_logged_model(model_id)
+            return self._tracking.get_logged_model(model_id)
         except MlflowException as e:
             if e.error_code != ErrorCode.Name(RESOURCE_DOES_NOT_EXIST):
                 raise
