@@ -76,13 +76,16 @@ def registry_store(store_uri: str):
 
 class Gateway:
     """A small real HTTP gateway in front of an engine, started by the tests: it demands basic
-    auth and can answer 429/503 to the next N requests (credentials and retries end to end)."""
+    auth and can answer 429/503 to the next N requests (credentials and retries end to end), or
+    `cut_after` N more requests answer everything with 400 until it is set back to None (a client
+    process dying midway, as the engine sees it)."""
 
     def __init__(self, upstream: str, user: str | None = None, password: str = "") -> None:
         self.upstream = upstream.rstrip("/")
         self.expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode() if user else None
         self.fail_next = 0
         self.fail_status = 429
+        self.cut_after: int | None = None
         self.seen_auth: list[str] = []
         self.requests = 0
         self.upstream_errors = 0
@@ -109,6 +112,11 @@ class Gateway:
                 if gateway.expected is not None and auth != gateway.expected:
                     err = {"error": {"type": "security_exception", "reason": "unable to authenticate user"}, "status": 401}
                     return self._reply(401, json.dumps(err).encode())
+                if gateway.cut_after is not None:
+                    if gateway.cut_after <= 0:
+                        err = {"error": {"type": "illegal_state_exception", "reason": "cut"}, "status": 400}
+                        return self._reply(400, json.dumps(err).encode())
+                    gateway.cut_after -= 1
                 if gateway.fail_next > 0:
                     gateway.fail_next -= 1
                     err = {"error": {"type": "es_rejected_execution_exception", "reason": "busy"}, "status": gateway.fail_status}

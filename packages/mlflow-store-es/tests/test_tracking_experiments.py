@@ -69,3 +69,48 @@ def test_missing_experiment(tracking_store):
     with pytest.raises(MlflowException) as e:
         tracking_store.get_experiment("123456")
     assert e.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+@pytest.mark.parametrize("op", ["delete", "restore"])
+def test_interrupted_delete_or_restore_never_half_applies_and_a_retry_finishes(op, engine_base, store_uri,
+                                                                                make_gateway, tmp_path):
+    """Experiment and runs are separate docs: a call cut off after any number of requests leaves either
+    the old experiment state (a retry finishes the job) or the whole change, never a deleted experiment
+    with active runs or the reverse."""
+    from urllib.parse import urlsplit
+
+    from mlflow_store_es.tracking_store import EsTrackingStore
+
+    direct = EsTrackingStore(store_uri, str(tmp_path))
+    if "https" in engine_base.split("://", 1)[0]:
+        pytest.skip("the test gateway speaks plain HTTP to the engine behind it")
+    gw = make_gateway(f"http://{urlsplit(engine_base).netloc}")
+    via_gw = EsTrackingStore(f"{engine_base.split(':', 1)[0]}://127.0.0.1:{gw.port}/?{store_uri.split('?', 1)[1]}",
+                             str(tmp_path))
+    start, goal = ("active", "deleted") if op == "delete" else ("deleted", "active")
+    cut = 0
+    while True:
+        eid = direct.create_experiment(f"cut-{op}-{cut}", None, [])
+        runs = [direct.create_run(eid, "u", 1, [], f"r{i}").info.run_id for i in range(4)]
+        if op == "restore":
+            direct.delete_experiment(eid)
+        gw.cut_after = cut
+        try:
+            getattr(via_gw, f"{op}_experiment")(eid)
+            finished = True
+        except MlflowException:
+            finished = False
+        gw.cut_after = None
+        exp_stage = direct.get_experiment(eid).lifecycle_stage
+        run_stages = {direct.get_run(r).info.lifecycle_stage for r in runs}
+        if exp_stage == goal:
+            assert run_stages == {goal}, (cut, run_stages)
+        else:
+            assert exp_stage == start
+            getattr(direct, f"{op}_experiment")(eid)  # the retry
+            assert direct.get_experiment(eid).lifecycle_stage == goal
+            assert {direct.get_run(r).info.lifecycle_stage for r in runs} == {goal}
+        if finished:
+            break
+        cut += 1
+    assert cut >= 5  # the cut really landed between the run updates

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from mlflow_plugins_shared.errors import invalid_parameter, permission_denied, unauthenticated, unavailable
@@ -277,6 +277,37 @@ class EsClient:
 
             time.sleep(min(2.0, 0.1 * 2**attempt))
         return [results[i] for i in sorted(results)]
+
+    def bulk_delete(self, targets: Iterable[tuple[str, str]], *, per_request: int = 5000) -> list[tuple[str, str]]:
+        """Delete (index, id) docs in bulk requests; returns the ones this call deleted (not already gone)."""
+        done: list[tuple[str, str]] = []
+        chunk: list[tuple[str, str]] = []
+
+        def flush() -> None:
+            body = "".join(dumps({"delete": {"_index": index, "_id": did}}) + "\n" for index, did in chunk)
+            r = self.request("POST", "/_bulk", params={"refresh": self.cfg.refresh}, body=body, ndjson=True)
+            for target, item in zip(chunk, r.get("items", []), strict=False):
+                res = next(iter(item.values()))
+                if res.get("result") == "deleted" or int(res.get("status", 0)) == 200:
+                    done.append(target)
+                elif int(res.get("status", 0)) != 404:
+                    raise_item_errors([item])
+            chunk.clear()
+
+        for target in targets:
+            chunk.append(target)
+            if len(chunk) >= per_request:
+                flush()
+        if chunk:
+            flush()
+        return done
+
+    def delete_matching(self, index: str, query: Mapping[str, Any], sort: list[Any]) -> int:
+        """Delete every doc matching `query`: scan + bulk deletes, streamed so memory does not grow with the
+        count, and only the core APIs the README lists (no _delete_by_query). Refreshes first: documents
+        written without a refresh (metric points) are otherwise invisible to the scan and would survive."""
+        self.refresh(index)
+        return len(self.bulk_delete((index, h["_id"]) for h in self.scan(index, query, sort, source=False)))
 
     def refresh(self, index: str) -> None:
         """Make everything written to `index` so far visible to search (the documented _refresh API)."""

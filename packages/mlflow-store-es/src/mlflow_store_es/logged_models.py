@@ -440,12 +440,7 @@ class LoggedModelsMixin:
 
     def _hard_delete_logged_model(self, model_id):
         self._model_doc(model_id)
-        query = {"term": {"model_id": model_id}}
-        ids = [h["_id"] for h in self.client.scan(self.ix.logged_model_metrics, query, [{"seq": "asc"}], source=False)]
-        for start in range(0, len(ids), _CHUNK):  # raw _bulk: client.bulk() pairs every action with a source line
-            body = "".join(dumps({"delete": {"_index": self.ix.logged_model_metrics, "_id": i}}) + "\n"
-                           for i in ids[start:start + _CHUNK])
-            self.client.request("POST", "/_bulk", params={"refresh": self.client.cfg.refresh}, body=body, ndjson=True)
+        self.client.delete_matching(self.ix.logged_model_metrics, {"term": {"model_id": model_id}}, [{"seq": "asc"}])
         self.client.delete(self.ix.logged_models, model_id)
 
     # -- metrics -------------------------------------------------------------------------------

@@ -773,22 +773,8 @@ class TracesMixin:
         span_ids = []
         for i in range(0, len(ids), 1000):
             span_ids += [h["_id"] for h in self._scan_spans(ids[i:i + 1000], source=False)]
-        deleted = self._bulk_delete([(self.ix.traces, t) for t in ids] + [(self.ix.spans, s) for s in span_ids])
+        deleted = self.client.bulk_delete([(self.ix.traces, t) for t in ids] + [(self.ix.spans, s) for s in span_ids])
         return sum(1 for index, _ in deleted if index == self.ix.traces)
-
-    def _bulk_delete(self, targets: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        """Delete docs in bulk requests; returns the targets that were deleted by this call."""
-        done: list[tuple[str, str]] = []
-        for i in range(0, len(targets), 5000):
-            chunk = targets[i:i + 5000]
-            body = "".join(dumps({"delete": {"_index": index, "_id": did}}) + "\n" for index, did in chunk)
-            r = self.client.request("POST", "/_bulk", params={"refresh": self.client.cfg.refresh}, body=body,
-                                    ndjson=True)
-            for target, item in zip(chunk, r.get("items", []), strict=False):
-                res = next(iter(item.values()))
-                if res.get("result") == "deleted" or int(res.get("status", 0)) == 200:
-                    done.append(target)
-        return done
 
     # -- spans -----------------------------------------------------------------------------
     def log_spans(self, location: str, spans: list[Any], tracking_uri: Any = None) -> list[Any]:

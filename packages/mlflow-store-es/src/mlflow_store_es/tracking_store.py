@@ -177,11 +177,17 @@ class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, AbstractStore
             self._update_run(rid, lambda s: s.update(lifecycle_stage=to_stage, deleted_time=deleted_time), check_active=False)
 
     def delete_experiment(self, experiment_id):
+        """Runs first, the experiment last, then the runs again: the docs cannot change in one transaction,
+        so an interrupted call leaves an active experiment that a retry finishes deleting, and a run
+        created while this ran is caught by the second pass."""
         if str(experiment_id) == DEFAULT_EXPERIMENT_ID:
             raise MlflowException(
                 f"Cannot delete the default experiment '{DEFAULT_EXPERIMENT_ID}'. This is an internally reserved "
                 "experiment.", INVALID_PARAMETER_VALUE)
+        if self._experiment_doc(experiment_id)["_source"]["lifecycle_stage"] != LifecycleStage.ACTIVE:
+            raise MlflowException(f"Could not find experiment with ID {experiment_id}", RESOURCE_DOES_NOT_EXIST)
         now = get_current_time_millis()
+        self._set_runs_lifecycle(str(experiment_id), LifecycleStage.ACTIVE, LifecycleStage.DELETED, now)
 
         def change(src: dict[str, Any]) -> None:
             if src["lifecycle_stage"] != LifecycleStage.ACTIVE:
@@ -192,13 +198,17 @@ class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, AbstractStore
         self._set_runs_lifecycle(str(experiment_id), LifecycleStage.ACTIVE, LifecycleStage.DELETED, now)
 
     def restore_experiment(self, experiment_id):
+        """As delete_experiment: runs first, so a retry of an interrupted restore finishes it."""
+        if self._experiment_doc(experiment_id)["_source"]["lifecycle_stage"] != LifecycleStage.DELETED:
+            raise MlflowException(f"Cannot restore an active experiment {experiment_id}", INVALID_PARAMETER_VALUE)
+        self._set_runs_lifecycle(str(experiment_id), LifecycleStage.DELETED, LifecycleStage.ACTIVE, None)
+
         def change(src: dict[str, Any]) -> None:
             if src["lifecycle_stage"] != LifecycleStage.DELETED:
                 raise MlflowException(f"Cannot restore an active experiment {experiment_id}", INVALID_PARAMETER_VALUE)
             src.update(lifecycle_stage=LifecycleStage.ACTIVE, last_update_time=get_current_time_millis())
 
         self._update_experiment(experiment_id, change)
-        self._set_runs_lifecycle(str(experiment_id), LifecycleStage.DELETED, LifecycleStage.ACTIVE, None)
 
     def rename_experiment(self, experiment_id, new_name):
         _validate_experiment_name(new_name)
@@ -324,6 +334,34 @@ class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, AbstractStore
         query = {"bool": {"filter": [{"term": {"lifecycle_stage": LifecycleStage.DELETED}},
                                      {"range": {"deleted_time": {"lte": cutoff}}}]}}
         return [h["_id"] for h in self.client.scan(self.ix.runs, query, [{"run_id": "asc"}], source=False)]
+
+    def _hard_delete_run(self, run_id):
+        """For `mlflow gc`: the run and its metric history, gone for good (params, tags and inputs live in
+        the run's document). Points first: an interrupted call leaves a deleted run that gc retries."""
+        self._run_doc(run_id)
+        self.client.delete_matching(self.ix.metrics, {"term": {"run_id": run_id}}, [{"seq": "asc"}])
+        self.client.delete(self.ix.runs, run_id)
+
+    def _hard_delete_experiment(self, experiment_id):
+        """For `mlflow gc`, after it has hard-deleted the experiment's runs: the experiment, its name (free
+        for reuse), its traces and spans, logged models and anything of it still left, so nothing is orphaned.
+        The experiment's own document goes last, so an interrupted call can be repeated."""
+        src = self._experiment_doc(experiment_id)["_source"]
+        if src["lifecycle_stage"] != LifecycleStage.DELETED:
+            raise MlflowException(f"Experiment {experiment_id} is not in the deleted lifecycle stage; only deleted "
+                                  "experiments can be permanently deleted.", INVALID_PARAMETER_VALUE)
+        eid = str(experiment_id)
+        for rid in [h["_id"] for h in self.client.scan(self.ix.runs, {"term": {"experiment_id": eid}},
+                                                          [{"run_id": "asc"}], source=False)]:
+            self._hard_delete_run(rid)
+        self._delete_traces(eid)
+        for mid in [h["_id"] for h in self.client.scan(self.ix.logged_models, {"term": {"experiment_id": eid}},
+                                                          [{"model_id": "asc"}], source=False)]:
+            self._hard_delete_logged_model(mid)
+        claim = self.client.get(self.ix.experiment_names, doc_id(src["name"]))
+        if claim is not None and claim["_source"].get("experiment_id") == eid:
+            self.client.delete(self.ix.experiment_names, doc_id(src["name"]))
+        self.client.delete(self.ix.experiments, eid)
 
     # -- metrics, params, tags -------------------------------------------------------------
     def log_metric(self, run_id, metric):
