@@ -24,7 +24,9 @@ from mlflow_store_es.trace_schema import MAPPINGS as TRACE_MAPPINGS
 
 # 1: experiments, runs, metrics, registry. 2: + logged models, traces, spans (indices are
 # created on every start, so a schema-1 deployment gains them by starting this release).
-SCHEMA_VERSION = 2
+# 3: metric points as packs (metric_packs.py); schema 1-2 point documents stay readable. A
+# release reading schema 2 refuses schema 3 (it would not see packed points).
+SCHEMA_VERSION = 3
 _logger = logging.getLogger(__name__)
 
 MAPPINGS: dict[str, dict[str, Any]] = {
@@ -43,7 +45,7 @@ MAPPINGS: dict[str, dict[str, Any]] = {
     },
     "metrics": {
         "run_id": _KW, "key": _KW, "step": _LONG, "timestamp": _LONG, "value": _STORED,
-        "num": {"type": "double"}, "seq": _KW,
+        "num": {"type": "double"}, "seq": _KW, "n": _LONG, "points": _OPAQUE,
     },
     "registered_models": {
         "name": _KW, "creation_timestamp": _LONG, "last_updated_timestamp": _LONG,

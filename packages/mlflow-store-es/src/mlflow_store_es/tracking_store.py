@@ -50,20 +50,20 @@ from mlflow.utils.validation import (
 )
 
 from mlflow_plugins_shared.strict import SERVER_CALLED_UNDECLARED, StrictMixin
-from mlflow_store_es.client import dumps, raise_item_errors
+from mlflow_store_es.client import raise_item_errors
 from mlflow_store_es.codec import (
     dataset_input_to_doc,
     doc_id,
     encode_value,
     experiment_from_doc,
     latest_order,
-    metric_doc_id,
     run_from_doc,
     run_info_from_doc,
     sanitize_value,
 )
 from mlflow_store_es.connection import connect
 from mlflow_store_es.logged_models import LoggedModelsMixin
+from mlflow_store_es.metric_packs import history, pack_lines
 from mlflow_store_es.search_pushdown import index_fields, needed_source, prefilter
 from mlflow_store_es.search_validation import validate_run_search
 from mlflow_store_es.traces import TracesMixin
@@ -73,6 +73,7 @@ DEFAULT_EXPERIMENT_ID = "0"
 _CAS_ATTEMPTS = 100
 _RECENT_WRITE_MS = 60_000  # far above any engine's default refresh interval (1 s)
 _CLOCK_MARGIN_MS = 500  # clock skew allowed between the server that wrote and the one that reads
+_METRIC_DOCS_PER_PAGE = 500  # a pack holds up to 1,000 points: pages of ~20 MB at most
 
 
 def _str(value: Any) -> str:
@@ -394,7 +395,7 @@ class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, AbstractStore
         if metrics:
             # One bulk of points, never force-refreshed: a forced refresh per batch costs the whole
             # index on some engines. Readers that may race a write refresh on demand (points_written).
-            raise_item_errors(self.client.bulk(_metric_lines(self.ix.metrics, run_id, metrics), refresh="false"))
+            raise_item_errors(self.client.bulk(pack_lines(self.ix.metrics, run_id, metrics), refresh="false"))
         for _ in range(_CAS_ATTEMPTS):
             src = found["_source"]
             if metrics:
@@ -425,8 +426,8 @@ class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, AbstractStore
         _validate_metric_name(metric_key)
         self._see_recent_points(self._run_doc(run_id)["_source"])
         query = {"bool": {"filter": [{"term": {"run_id": run_id}}, {"term": {"key": metric_key}}]}}
-        sort = [{"step": "asc"}, {"timestamp": "asc"}, {"seq": "asc"}]
-        metrics = [_metric_from_hit(h) for h in self.client.scan(self.ix.metrics, query, sort)]
+        hits = self.client.scan(self.ix.metrics, query, [{"seq": "asc"}], page=_METRIC_DOCS_PER_PAGE)
+        metrics = history(run_id, metric_key, (h["_source"] for h in hits))
         if max_results is None:
             offset = SearchUtils.parse_start_offset_from_page_token(page_token)
             return PagedList(metrics[offset:], None)
@@ -521,23 +522,6 @@ def _check_active(src: dict[str, Any]) -> None:
             INVALID_PARAMETER_VALUE)
 
 
-def _metric_lines(index: str, run_id: str, metrics: list[Metric]) -> list[str]:
-    # Built as text: this runs for every point ingested, and json.dumps per line was a third of the client's time.
-    head = '{"index":{"_index":%s,"_id":"%s"}}'
-    body = '{"run_id":%s,"key":%s,"step":%d,"timestamp":%d,"value":"%s","num":%s,"seq":"%s"}'
-    index_js, run_js = dumps(index), dumps(run_id)
-    keys: dict[str, str] = {}
-    lines: list[str] = []
-    for m in metrics:
-        value = encode_value(m.value)
-        step, ts = int(m.step), int(m.timestamp)
-        did = metric_doc_id(run_id, m.key, step, ts, value)
-        key_js = keys.get(m.key) or keys.setdefault(m.key, dumps(m.key))
-        lines.append(head % (index_js, did))
-        lines.append(body % (run_js, key_js, step, ts, value, "null" if value == "nan" else value, did))
-    return lines
-
-
 def _apply_batch(src: dict[str, Any], run_id: str, metrics: list[Metric], params: list[Any], tags: list[Any]) -> None:
     current = src.setdefault("params", {})
     for p in params:
@@ -563,11 +547,6 @@ def _apply_batch(src: dict[str, Any], run_id: str, metrics: list[Metric], params
         if t.key == MLFLOW_RUN_NAME:
             src["run_name"] = _str(t.value)
     src.update(index_fields(src))
-
-
-def _metric_from_hit(hit: dict[str, Any]) -> Metric:
-    s = hit["_source"]
-    return Metric(s["key"], float(s["value"]), int(s["timestamp"]), int(s["step"]))
 
 
 __all__ = ["EsTrackingStore", "Experiment", "Run", "RunInfo"]
