@@ -187,3 +187,17 @@ def test_schema_1_database_is_migrated_and_its_files_still_download(db_url, tmp_
     assert Path(again.download_artifacts("new/new.bin", str(tmp_path / "d"))).read_bytes() == big
     with again._db.engine.connect() as c:
         assert c.execute(sa.select(sa.func.count()).select_from(again._db.tables.schema)).scalar() == 2
+
+
+def test_chunks_verified_into_a_file_opened_for_appending(db_url, tmp_path, private_tables, monkeypatch):
+    """O_APPEND ignores write offsets: such a file gets the chunks in order instead."""
+    monkeypatch.setenv("MLFLOW_ARTIFACTS_SQL_CHUNK_SIZE", "64KiB")
+    repo = SqlArtifactRepository(f"{db_url}/r")
+    data = os.urandom(9 * 64 * KiB + 1)
+    (tmp_path / "w.bin").write_bytes(data)
+    repo.log_artifact(str(tmp_path / "w.bin"))
+    target = tmp_path / "appended.bin"
+    target.write_bytes(b"stale bytes")
+    with open(target, "ab") as out:
+        repo._files.read_into("r/w.bin", out)
+    assert target.read_bytes() == data

@@ -30,6 +30,11 @@ from mlflow_artifacts_sql.schema import DIGEST_SIZE
 from mlflow_plugins_shared import errors
 from mlflow_plugins_shared.logs import get_logger
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: chunks are written in order by the reader
+    fcntl = None  # type: ignore[assignment]
+
 _logger = get_logger(__name__)
 _IN_LIST = 500  # SQL Server allows 2100 parameters per statement
 _READ_ATTEMPTS = 3
@@ -321,6 +326,8 @@ class FileStore:
             chunks.close()  # stops the reader (its error, if any, was raised to a verifier)
         if failed:
             raise failed[0]
+        if fd is not None:
+            out.seek(state["size"])  # where sequential writes would have left it
         return state["got"], state["size"]
 
     def list_below(self, directory: str) -> list[tuple[str, bool, int | None]]:
@@ -359,12 +366,14 @@ class FileStore:
 
 def _positional_fd(out: BinaryIO) -> int | None:
     """The descriptor of `out` if it is a regular file (chunks are then written at their offsets)."""
+    if fcntl is None or not hasattr(os, "pwrite"):
+        return None
     try:
         fd = out.fileno()
     except (AttributeError, OSError, io.UnsupportedOperation):
         return None
-    if not stat_mode.S_ISREG(os.fstat(fd).st_mode):
-        return None
+    if not stat_mode.S_ISREG(os.fstat(fd).st_mode) or fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND:
+        return None  # not a file, or one whose writes all land at its end
     out.flush()
     return fd
 
