@@ -178,10 +178,7 @@ class Database:
         if found < 2:
             columns = {c["name"] for c in sa.inspect(conn).get_columns(files.name)}
             if "chunk_sha256" not in columns:
-                kind = files.c.chunk_sha256.type.compile(dialect=conn.dialect)
-                add = "ADD" if self.dialect == "mssql" else "ADD COLUMN"
-                name = conn.dialect.identifier_preparer.format_table(files)
-                conn.exec_driver_sql(f"ALTER TABLE {name} {add} chunk_sha256 {kind} NULL")
+                conn.exec_driver_sql(add_chunk_digests_sql(self.tables, conn.dialect))
         conn.execute(self.tables.schema.insert().values(version=SCHEMA_VERSION))
         _logger.info("artifact tables in %s migrated from schema version %d to %d", self.where, found, SCHEMA_VERSION)
 
@@ -202,6 +199,14 @@ class Database:
         removed = self.transaction("remove stale uploads", purge)
         if removed:
             _logger.info("removed %d unfinished uploads older than %s hours", removed, hours)
+
+
+def add_chunk_digests_sql(tables: Tables, dialect: Any) -> str:
+    """The DDL of the migration from schema 1 to 2 in this dialect (SQL Server: no COLUMN keyword)."""
+    files = tables.files
+    kind = files.c.chunk_sha256.type.compile(dialect=dialect)
+    add = "ADD" if dialect.name == "mssql" else "ADD COLUMN"
+    return f"ALTER TABLE {dialect.identifier_preparer.format_table(files)} {add} chunk_sha256 {kind} NULL"
 
 
 def _created_concurrently(exc: BaseException) -> bool:
