@@ -9,7 +9,6 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from mlflow_artifacts_sql.database import add_chunk_digests_sql
 from mlflow_artifacts_sql.files import FileStore
 from mlflow_artifacts_sql.repository import SqlArtifactRepository
 from mlflow_artifacts_sql.schema import PATH_MAX_BYTES, Tables
@@ -39,14 +38,6 @@ def test_chunks_are_varbinary_max(dialect):
     ddl = _ddl(CreateTable(Tables("mlflow_artifact_").chunks), dialect)
     assert "data VARBINARY(max) NOT NULL" in ddl
     assert "PRIMARY KEY (file_id, seq)" in ddl
-
-
-def test_schema_2_migration_ddl(dialect):
-    tables = Tables("mlflow_artifact_")
-    assert add_chunk_digests_sql(tables, dialect) == (
-        "ALTER TABLE mlflow_artifact_files ADD chunk_sha256 VARBINARY(max) NULL"
-    )
-    assert "chunk_sha256 VARBINARY(max) NULL" in _ddl(CreateTable(tables.files), dialect)
 
 
 def test_paths_are_bytes_with_a_filtered_unique_index(dialect):

@@ -84,25 +84,6 @@ def stream_chunks(conn: Connection, table: sa.Table, file_id: str, first: int, s
         yield from _copy_out(conn, table, file_id, first, stop)
         return
     if driver == "pysqlite":
-        yield from _sqlite_blobs(conn, table, file_id, first, stop)
-        return
-    c = table.c
-    query = sa.select(c.seq, c.data).where(c.file_id == file_id, c.seq >= first, c.seq < stop).order_by(c.seq)
-    result = conn.execution_options(stream_results=True, yield_per=1).execute(query)
-    try:
-        for seq, data in result:
-            yield int(seq), data
-    finally:
-        result.close()
-
-
-def _sqlite_blobs(conn: Connection, table: sa.Table, file_id: str, first: int, stop: int) -> Generator[tuple[int, Data], None, None]:
-    """SQLite: the rows' ids, then each chunk through incremental blob I/O (`Connection.blobopen`,
-    Python 3.11+): one copy from SQLite's pages into the bytes object, with the GIL released
-    (a SELECT of the data builds the value, then copies it again, holding the GIL). Measured: 0.26-0.29
-    against 0.33 ms of CPU per MiB."""
-    raw = _raw(conn)
-    if not hasattr(raw, "blobopen"):  # Python 3.10
         sql = (f"SELECT seq, data FROM {_name(conn, table)} "  # noqa: S608 - our table
                "WHERE file_id = ? AND seq >= ? AND seq < ? ORDER BY seq")
         result = conn.exec_driver_sql(sql, (file_id, first, stop))
@@ -112,14 +93,14 @@ def _sqlite_blobs(conn: Connection, table: sa.Table, file_id: str, first: int, s
         finally:
             result.close()
         return
-    sql = (f"SELECT rowid, seq FROM {_name(conn, table)} "  # noqa: S608 - our table
-           "WHERE file_id = ? AND seq >= ? AND seq < ? ORDER BY seq")
-    rows = conn.exec_driver_sql(sql, (file_id, first, stop)).all()  # a transaction's worth of ids
-    with _wrapped(conn, "blobopen"):
-        for rowid, seq in rows:
-            with raw.blobopen(table.name, "data", rowid, readonly=True) as blob:
-                data = blob.read()
+    c = table.c
+    query = sa.select(c.seq, c.data).where(c.file_id == file_id, c.seq >= first, c.seq < stop).order_by(c.seq)
+    result = conn.execution_options(stream_results=True, yield_per=1).execute(query)
+    try:
+        for seq, data in result:
             yield int(seq), data
+    finally:
+        result.close()
 
 
 _COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"

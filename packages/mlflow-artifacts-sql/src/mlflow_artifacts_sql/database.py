@@ -161,26 +161,11 @@ class Database:
         found = conn.execute(sa.select(sa.func.max(schema.c.version))).scalar()
         if found is None:
             conn.execute(schema.insert().values(version=SCHEMA_VERSION))
-        elif found < SCHEMA_VERSION:
-            self._migrate(conn, found)
         elif found > SCHEMA_VERSION:
             raise errors.invalid_parameter(
                 f"The artifact tables in {self.where} have schema version {found}; this "
                 f"mlflow-artifacts-sql understands up to {SCHEMA_VERSION}. Upgrade the plugin."
             )
-
-    def _migrate(self, conn: Connection, found: int) -> None:
-        """Version 1 -> 2: add files.chunk_sha256 (NULL for the files already stored: they stay
-        verified by their whole-file SHA-256). Safe to run twice or concurrently: MySQL commits DDL at
-        once, so the column may exist while the version row still says 1; a racing process fails
-        on the duplicate column or version row and is retried (`_created_concurrently`)."""
-        files = self.tables.files
-        if found < 2:
-            columns = {c["name"] for c in sa.inspect(conn).get_columns(files.name)}
-            if "chunk_sha256" not in columns:
-                conn.exec_driver_sql(add_chunk_digests_sql(self.tables, conn.dialect))
-        conn.execute(self.tables.schema.insert().values(version=SCHEMA_VERSION))
-        _logger.info("artifact tables in %s migrated from schema version %d to %d", self.where, found, SCHEMA_VERSION)
 
     def _purge_stale_uploads(self) -> None:
         hours = settings.STALE_UPLOAD_HOURS.get()
@@ -199,14 +184,6 @@ class Database:
         removed = self.transaction("remove stale uploads", purge)
         if removed:
             _logger.info("removed %d unfinished uploads older than %s hours", removed, hours)
-
-
-def add_chunk_digests_sql(tables: Tables, dialect: Any) -> str:
-    """The DDL of the migration from schema 1 to 2 in this dialect (SQL Server: no COLUMN keyword)."""
-    files = tables.files
-    kind = files.c.chunk_sha256.type.compile(dialect=dialect)
-    add = "ADD" if dialect.name == "mssql" else "ADD COLUMN"
-    return f"ALTER TABLE {dialect.identifier_preparer.format_table(files)} {add} chunk_sha256 {kind} NULL"
 
 
 def _created_concurrently(exc: BaseException) -> bool:

@@ -7,10 +7,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import io
-import os
-import stat as stat_mode
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
@@ -25,24 +21,14 @@ from sqlalchemy.engine import Connection
 from mlflow_artifacts_sql.chunk_io import Chunk, Data, insert_chunks, stream_chunks
 from mlflow_artifacts_sql.database import Database
 from mlflow_artifacts_sql.db_errors import is_transient_or_conflict
-from mlflow_artifacts_sql.pipeline import THREAD_PREFIX, prefetch
-from mlflow_artifacts_sql.schema import DIGEST_SIZE
+from mlflow_artifacts_sql.pipeline import prefetch
 from mlflow_plugins_shared import errors
 from mlflow_plugins_shared.logs import get_logger
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX: chunks are written in order by the reader
-    fcntl = None  # type: ignore[assignment]
 
 _logger = get_logger(__name__)
 _IN_LIST = 500  # SQL Server allows 2100 parameters per statement
 _READ_ATTEMPTS = 3
 _PREFETCH = 2  # chunks fetched ahead of the one being hashed and written
-# Files with per-chunk digests: threads verifying (and writing) chunks at once (the caller's is one)
-# and chunks fetched ahead (memory: about _VERIFIERS + _PREFETCH_VERIFIED + 1 chunks).
-_VERIFIERS = 2
-_PREFETCH_VERIFIED = 1
 
 
 @dataclass(frozen=True)
@@ -52,7 +38,6 @@ class StoredFile:
     size: int
     sha256: str
     chunk_count: int
-    chunk_sha256: bytes | None = None  # SHA-256 of each chunk, concatenated (files of 2+ chunks)
 
 
 @dataclass
@@ -158,21 +143,20 @@ class FileStore:
         """The file's row and its first chunk in one round trip (most artifacts are one chunk)."""
         f, c = self.files, self.chunks
         joined = f.outerjoin(c, sa.and_(c.c.file_id == f.c.id, c.c.seq == 0))
-        query = sa.select(
-            f.c.id, f.c.size, f.c.sha256, f.c.chunk_count, f.c.chunk_sha256, c.c.data
-        ).select_from(joined).where(f.c.path == path)
+        query = sa.select(f.c.id, f.c.size, f.c.sha256, f.c.chunk_count, c.c.data).select_from(joined).where(
+            f.c.path == path
+        )
 
         def tx(conn: Connection) -> tuple[StoredFile, bytes | None] | None:
             row = conn.execute(query).first()
             if row is None:
                 return None
-            digests = None if row[4] is None else bytes(row[4])
-            return StoredFile(row[0], path, int(row[1]), row[2], int(row[3]), digests), row[5]
+            return StoredFile(row[0], path, int(row[1]), row[2], int(row[3])), row[4]
 
         return self.db.transaction("look up a file", tx, read_only=True)
 
-    def _fetch_and_write(self, stored: StoredFile, out: BinaryIO | None, put: Callable[[Data], None]) -> None:
-        """Write chunks 1.. of `stored` to `out` (unless None) and hand each to `put`, in order.
+    def _fetch_and_write(self, stored: StoredFile, out: BinaryIO, put: Callable[[Data], None]) -> None:
+        """Write chunks 1.. of `stored` to `out` and hand each to `put` (for hashing), in order.
 
         Stops at the first missing chunk: the reader then sees fewer chunks than the file has.
         """
@@ -189,8 +173,7 @@ class FileStore:
                 for seq, data in rows:
                     if seq != state["next"]:
                         return
-                    if out is not None:
-                        out.write(data)
+                    out.write(data)
                     put(data)
                     state["next"] = seq + 1
 
@@ -201,14 +184,10 @@ class FileStore:
                 return
 
     def read_into(self, path: str, out: BinaryIO) -> StoredFile:
-        """Stream the file into `out`, verifying every byte against a digest stored at upload.
+        """Stream the file into `out`, verifying size and SHA-256.
 
-        Files with per-chunk digests (schema 2, two chunks or more): a second thread fetches the
-        chunks while `_VERIFIERS` threads check each against its own SHA-256 and write it (at its
-        offset, when `out` is a regular file; else in order, here), so no unverified byte is written.
-        Other files: a second thread fetches each chunk and writes it to `out` while this one hashes
-        the previous one into the whole-file SHA-256 (an unverified `out` is the caller's to delete).
-        Size and chunk count are checked either way.
+        A second thread fetches each chunk and writes it to `out` while this one hashes the
+        previous one (an unverified `out` is the caller's to delete).
         """
         previous: str | None = None
         for _ in range(_READ_ATTEMPTS):
@@ -222,113 +201,31 @@ class FileStore:
                 )
             out.seek(0)
             out.truncate()
-            if stored.chunk_sha256 is not None and stored.chunk_count > 1:
-                got, size = self._read_by_chunk(stored, first, out)
-            else:
-                got, size = self._read_whole(stored, first, out)
+            sha = hashlib.sha256()
+            size = 0
+            got = 0
+            if stored.chunk_count and first is not None:
+                out.write(first)
+                sha.update(first)
+                size, got = len(first), 1
+            if got == 1 and stored.chunk_count > 1:
+                chunks = prefetch(functools.partial(self._fetch_and_write, stored, out), _PREFETCH, "reader")
+                with closing(chunks):
+                    for data in chunks:
+                        sha.update(data)
+                        size += len(data)
+                        got += 1
             if got != stored.chunk_count:  # replaced or deleted while we read: look again
                 previous = stored.id
                 continue
-            if size != stored.size:
+            if size != stored.size or sha.hexdigest() != stored.sha256:
                 raise MlflowException(
-                    f"Artifact '{path}' failed verification: stored size {stored.size}, read {size} bytes",
+                    f"Artifact '{path}' failed verification: stored size {stored.size} and SHA-256 "
+                    f"{stored.sha256}, read {size} bytes with SHA-256 {sha.hexdigest()}",
                     error_code=DATA_LOSS,
                 )
             return stored
         raise errors.unavailable(f"Artifact '{path}' kept changing while it was read; try again")
-
-    def _read_whole(self, stored: StoredFile, first: bytes | None, out: BinaryIO) -> tuple[int, int]:
-        """(chunks, bytes) read; the whole-file SHA-256 checked once all chunks are there."""
-        sha = hashlib.sha256()
-        size = 0
-        got = 0
-        if stored.chunk_count and first is not None:
-            out.write(first)
-            sha.update(first)
-            size, got = len(first), 1
-        if got == 1 and stored.chunk_count > 1:
-            chunks = prefetch(functools.partial(self._fetch_and_write, stored, out), _PREFETCH, "reader")
-            with closing(chunks):
-                for data in chunks:
-                    sha.update(data)
-                    size += len(data)
-                    got += 1
-        if got == stored.chunk_count and (size != stored.size or sha.hexdigest() != stored.sha256):
-            raise MlflowException(
-                f"Artifact '{stored.path}' failed verification: stored size {stored.size} and SHA-256 "
-                f"{stored.sha256}, read {size} bytes with SHA-256 {sha.hexdigest()}",
-                error_code=DATA_LOSS,
-            )
-        return got, size
-
-    def _read_by_chunk(self, stored: StoredFile, first: bytes | None, out: BinaryIO) -> tuple[int, int]:
-        """(chunks, bytes) read; each chunk checked against its own stored SHA-256, in parallel.
-
-        The reader thread fetches chunks in order; this thread and `_VERIFIERS - 1` more take them
-        in turn, check each against its digest and write it at its offset (when `out` is a regular
-        file; otherwise the reader writes them in order and the verifiers only check).
-        """
-        digests = stored.chunk_sha256 or b""
-        if len(digests) != stored.chunk_count * DIGEST_SIZE:
-            raise MlflowException(
-                f"Artifact '{stored.path}' is damaged in the database: {len(digests)} bytes of chunk "
-                f"digests for {stored.chunk_count} chunks", error_code=DATA_LOSS,
-            )
-        if first is None:
-            return 0, 0
-        fd = _positional_fd(out)
-
-        def check(seq: int, data: Data, offset: int) -> None:
-            if hashlib.sha256(data).digest() != digests[seq * DIGEST_SIZE:(seq + 1) * DIGEST_SIZE]:
-                raise MlflowException(
-                    f"Artifact '{stored.path}' failed verification: chunk {seq} ({len(data)} bytes at offset "
-                    f"{offset}) does not match its stored SHA-256", error_code=DATA_LOSS,
-                )
-            if fd is not None:
-                _pwrite_all(fd, data, offset)
-
-        check(0, first, 0)
-        if fd is None:
-            out.write(first)
-        chunks = prefetch(
-            functools.partial(self._fetch_and_write, stored, None if fd is not None else out),
-            _PREFETCH_VERIFIED, "reader",
-        )
-        state = {"got": 1, "size": len(first)}
-        lock = threading.Lock()
-        failed: list[BaseException] = []
-
-        def verify() -> None:
-            try:
-                while not failed:
-                    with lock:  # one thread at a time takes the next chunk and its place
-                        data = next(chunks, None)
-                        if data is None or failed:
-                            return
-                        seq, offset = state["got"], state["size"]
-                        state["got"], state["size"] = seq + 1, offset + len(data)
-                    check(seq, data, offset)
-                    del data
-            except BaseException as e:  # raised by the caller's thread below
-                failed.append(e)
-
-        helpers = [
-            threading.Thread(target=verify, name=f"{THREAD_PREFIX}verify-{i}", daemon=True)
-            for i in range(_VERIFIERS - 1)
-        ]
-        try:
-            for t in helpers:
-                t.start()
-            verify()
-        finally:
-            for t in helpers:
-                t.join()
-            chunks.close()  # stops the reader (its error, if any, was raised to a verifier)
-        if failed:
-            raise failed[0]
-        if fd is not None:
-            out.seek(state["size"])  # where sequential writes would have left it
-        return state["got"], state["size"]
 
     def list_below(self, directory: str) -> list[tuple[str, bool, int | None]]:
         """(full path, is_dir, size) of the entries directly inside `directory`, sorted."""
@@ -362,24 +259,3 @@ class FileStore:
             return len(ids)
 
         return self.db.transaction("delete artifacts", tx)
-
-
-def _positional_fd(out: BinaryIO) -> int | None:
-    """The descriptor of `out` if it is a regular file (chunks are then written at their offsets)."""
-    if fcntl is None or not hasattr(os, "pwrite"):
-        return None
-    try:
-        fd = out.fileno()
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        return None
-    if not stat_mode.S_ISREG(os.fstat(fd).st_mode) or fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND:
-        return None  # not a file, or one whose writes all land at its end
-    out.flush()
-    return fd
-
-
-def _pwrite_all(fd: int, data: Data, offset: int) -> None:
-    view = memoryview(data)
-    while view:
-        n = os.pwrite(fd, view, offset)
-        view, offset = view[n:], offset + n

@@ -14,10 +14,7 @@ from sqlalchemy.dialects import mssql, mysql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-# 1: files, chunks, schema. 2: files.chunk_sha256 (the SHA-256 of each chunk, verified in parallel on
-# download); a version-1 database gains the column when a version-2 plugin first opens it.
-SCHEMA_VERSION = 2
-DIGEST_SIZE = 32  # bytes of one SHA-256 in files.chunk_sha256
+SCHEMA_VERSION = 1
 # Artifact paths (root + relative, UTF-8 bytes). Fits every dialect's index key limit:
 # InnoDB 3072 bytes, SQL Server 900 (clustered) / 1700, PostgreSQL btree ~2700.
 PATH_MAX_BYTES = 768
@@ -69,9 +66,6 @@ class Tables:
             sa.Column("sha256", sa.String(64), nullable=True),
             sa.Column("chunk_count", sa.Integer, nullable=False, default=0),
             sa.Column("created_ms", sa.BigInteger, nullable=False),
-            # Files of two or more chunks (schema 2): the 32-byte SHA-256 of each chunk, concatenated in
-            # seq order. NULL: the file is verified by its whole-file sha256 alone.
-            sa.Column("chunk_sha256", blob_type(), nullable=True),
             mysql_engine="InnoDB",
         )
         sa.Index(

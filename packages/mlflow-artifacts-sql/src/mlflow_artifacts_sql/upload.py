@@ -59,7 +59,6 @@ class Upload:
         self.id = uuid.uuid4().hex
         self._fd = source_fd
         self._sha = hashlib.sha256()
-        self._digests: dict[int, bytes] = {}  # seq -> SHA-256 of the chunk (set where it is stored)
         self._size = 0
         self._seq = 0
         self._committed = 0  # chunks committed by the writer
@@ -124,20 +123,18 @@ class Upload:
             self._buffer.clear()
         if self._writer is not None:
             self._writer.close()
-        held = [(self.id, p.seq, self._digested(p)) for p in self._held]
+        held = [(self.id, p.seq, self._data(p)) for p in self._held]
         count, sha, files = self._seq, self._sha.hexdigest(), self.store.files
-        # Per-chunk digests for files of 2+ chunks (one chunk's digest is the file's own).
-        chunk_sha = b"".join(self._digests[i] for i in range(count)) if count > 1 else None
 
         def tx(conn: Connection) -> None:
             self.store._replace_existing(conn, [self.path])
             if self._staged:
                 conn.execute(files.update().where(files.c.id == self.id).values(
-                    path=self.path, size=self._size, sha256=sha, chunk_count=count, chunk_sha256=chunk_sha))
+                    path=self.path, size=self._size, sha256=sha, chunk_count=count))
             else:
                 conn.execute(files.insert().values(
                     id=self.id, path=self.path, size=self._size, sha256=sha, chunk_count=count,
-                    chunk_sha256=chunk_sha, created_ms=_now_ms()))
+                    created_ms=_now_ms()))
             self.store.insert_chunks(conn, held)
 
         self.db.transaction(f"publish '{self.path}'", tx, retry_if=is_transient_or_conflict)
@@ -172,14 +169,6 @@ class Upload:
             )
         return data
 
-    def _digested(self, piece: _Piece) -> bytes:
-        """The piece's bytes, its own SHA-256 recorded the first time (the writer thread's work, in
-        parallel with the caller's whole-file SHA-256 of the same bytes)."""
-        data = self._data(piece)
-        if piece.seq not in self._digests:
-            self._digests[piece.seq] = hashlib.sha256(data).digest()
-        return data
-
     def _store(self, first: _Piece, channel: Channel[_Piece]) -> bool:
         """One transaction: `first` and what follows it without waiting, up to the transaction size.
 
@@ -190,7 +179,7 @@ class Upload:
         files = self.store.files
 
         def insert(conn: Connection, piece: _Piece) -> None:
-            self.store.insert_chunks(conn, [(self.id, piece.seq, self._digested(piece))])
+            self.store.insert_chunks(conn, [(self.id, piece.seq, self._data(piece))])
             if self._fd is not None:
                 piece.data = None  # read again should this transaction be replayed
 
