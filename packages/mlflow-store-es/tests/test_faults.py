@@ -61,6 +61,9 @@ def _ingest_through_restart(per_writer: int, tmp_path, make_gateway) -> None:
         check = EsTrackingStore(uri, str(tmp_path))
         for rid in run_ids:
             history = check.get_metric_history(rid, "loss")
+            missing = sorted(set(range(per_writer)) - {m.step for m in history})
+            assert not missing, (f"{len(missing)} points missing, steps {missing[:1]}..{missing[-1:]}; "
+                                 f"progress {progress}, upstream errors {gateway.upstream_errors}")
             assert len(history) == per_writer
             assert sorted(m.step for m in history) == list(range(per_writer))
             assert check.get_run(rid).data.metrics["loss"] == pytest.approx((per_writer - 1) / 7)
