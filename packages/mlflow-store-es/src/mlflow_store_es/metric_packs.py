@@ -30,17 +30,14 @@ def pack_lines(index: str, run_id: str, metrics: Iterable[Metric]) -> list[str]:
     for m in metrics:
         by_key.setdefault(m.key, {})[(int(m.step), int(m.timestamp), encode_value(m.value))] = None
     head = '{"index":{"_index":%s,"_id":"%s"}}'
-    index_js = dumps(index)
+    doc = '{"run_id":%s,"key":%s,"n":%d,"points":%s,"seq":"%s"}'  # the points JSON is encoded once, hashed and sent
+    index_js, run_js = dumps(index), dumps(run_id)
     lines: list[str] = []
     for key, points in by_key.items():
-        steps = [p[0] for p in points]
-        stamps = [p[1] for p in points]
-        values = [p[2] for p in points]
-        body = dumps({"s": steps, "t": stamps, "v": values})
-        pid = doc_id(run_id, key, "pack", body)
+        packed = dumps({"s": [p[0] for p in points], "t": [p[1] for p in points], "v": [p[2] for p in points]})
+        pid = doc_id(run_id, key, "pack", packed)
         lines.append(head % (index_js, pid))
-        lines.append(dumps({"run_id": run_id, "key": key, "n": len(values), "points": {"s": steps, "t": stamps,
-                                                                                       "v": values}, "seq": pid}))
+        lines.append(doc % (run_js, dumps(key), len(points), packed, pid))
     return lines
 
 
