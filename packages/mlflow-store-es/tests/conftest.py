@@ -4,6 +4,7 @@ tools/testenv, plus a real cluster when MLFLOW_STORE_ES_TEST_URL is set."""
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import os
 import threading
@@ -78,7 +79,13 @@ class Gateway:
     """A small real HTTP gateway in front of an engine, started by the tests: it demands basic
     auth and can answer 429/503 to the next N requests (credentials and retries end to end), or
     `cut_after` N more requests answer everything with 400 until it is set back to None (a client
-    process dying midway, as the engine sees it)."""
+    process dying midway, as the engine sees it).
+
+    Like a load balancer it can take the engine out of rotation: `drain()` answers new requests
+    with 502 and waits for the ones in flight to finish, `undrain()` forwards again. Requests whose
+    number (the value of `requests` once they arrive) is in `drop_reply_of` are forwarded and then
+    the connection is closed without an answer (the engine applied the write, the client never
+    hears so)."""
 
     def __init__(self, upstream: str, user: str | None = None, password: str = "") -> None:
         self.upstream = upstream.rstrip("/")
@@ -89,6 +96,11 @@ class Gateway:
         self.seen_auth: list[str] = []
         self.requests = 0
         self.upstream_errors = 0
+        self.drop_reply_of: set[int] = set()
+        self.dropped = 0
+        self._down = False
+        self._inflight = 0
+        self._lock = threading.Condition()
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -105,6 +117,7 @@ class Gateway:
 
             def _handle(self) -> None:
                 gateway.requests += 1
+                number = gateway.requests
                 length = int(self.headers.get("content-length") or 0)
                 data = self.rfile.read(length) if length else None
                 auth = self.headers.get("authorization", "")
@@ -121,18 +134,26 @@ class Gateway:
                     gateway.fail_next -= 1
                     err = {"error": {"type": "es_rejected_execution_exception", "reason": "busy"}, "status": gateway.fail_status}
                     return self._reply(gateway.fail_status, json.dumps(err).encode())
-                req = urllib.request.Request(  # noqa: S310 (http upstream from testenv)
-                    gateway.upstream + self.path, data=data, method=self.command,
-                    headers={"content-type": self.headers.get("content-type", "application/json")})
-                try:
-                    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
-                        return self._reply(resp.status, resp.read(), resp.headers.get("content-type", "application/json"))
-                except urllib.error.HTTPError as e:
-                    return self._reply(e.code, e.read(), e.headers.get("content-type", "application/json"))
-                except (urllib.error.URLError, OSError) as e:  # engine down: what a load balancer says
+                with gateway._lock:
+                    down = gateway._down
+                    if not down:
+                        gateway._inflight += 1
+                if down:  # out of rotation: what a load balancer says
                     gateway.upstream_errors += 1
-                    err = {"error": {"type": "bad_gateway", "reason": str(e)}, "status": 502}
+                    err = {"error": {"type": "bad_gateway", "reason": "no upstream in rotation"}, "status": 502}
                     return self._reply(502, json.dumps(err).encode())
+                try:
+                    status, body, ctype = gateway.forward(self.command, self.path, data,
+                                                          self.headers.get("content-type", "application/json"))
+                finally:
+                    with gateway._lock:
+                        gateway._inflight -= 1
+                        gateway._lock.notify_all()
+                if number in gateway.drop_reply_of:
+                    gateway.dropped += 1
+                    self.close_connection = True
+                    return None
+                return self._reply(status, body, ctype)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
 
@@ -140,6 +161,32 @@ class Gateway:
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def forward(self, method: str, path: str, data: bytes | None, ctype: str) -> tuple[int, bytes, str]:
+        req = urllib.request.Request(  # noqa: S310 (http upstream from testenv)
+            self.upstream + path, data=data, method=method, headers={"content-type": ctype})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
+                return resp.status, resp.read(), resp.headers.get("content-type", "application/json")
+        except urllib.error.HTTPError as e:
+            return e.code, e.read(), e.headers.get("content-type", "application/json")
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as e:  # engine gone mid-answer too
+            self.upstream_errors += 1
+            err = {"error": {"type": "bad_gateway", "reason": str(e)}, "status": 502}
+            return 502, json.dumps(err).encode(), "application/json"
+
+    def drain(self, timeout: float = 60.0) -> None:
+        """Stop forwarding new requests and wait until none is in flight at the engine."""
+        with self._lock:
+            self._down = True
+            if not self._lock.wait_for(lambda: self._inflight == 0, timeout):
+                raise TimeoutError(f"{self._inflight} requests still in flight after {timeout} s")
+
+    def undrain(self, upstream: str | None = None) -> None:
+        with self._lock:
+            if upstream is not None:
+                self.upstream = upstream.rstrip("/")
+            self._down = False
 
     def stop(self) -> None:
         self.server.shutdown()
