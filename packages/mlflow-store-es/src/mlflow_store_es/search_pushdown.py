@@ -104,22 +104,3 @@ def clause_query(clause: dict[str, Any]) -> dict[str, Any] | None:
 
 def prefilter(parsed: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [q for q in (clause_query(c) for c in parsed) if q is not None]
-
-
-_RUN_ATTRIBUTES = ["run_id", "experiment_id", "run_name", "user_id", "status", "start_time", "end_time",
-                   "lifecycle_stage", "artifact_uri", "latest", "inputs"]
-
-
-def needed_source(parsed: list[dict[str, Any]], order_by: list[str] | None) -> list[str]:
-    """The run-doc fields MLflow's filter and sort will look at (params/tags only when used)."""
-    fields = list(_RUN_ATTRIBUTES)
-    kinds = {c["type"] for c in parsed}
-    for clause in order_by or []:
-        text = clause.strip().lower()
-        kinds.add("parameter" if text.startswith(("params.", "param.", "parameter")) else
-                  "tag" if text.startswith(("tags.", "tag.")) else "other")
-    if "parameter" in kinds:
-        fields.append("params")
-    if "tag" in kinds:
-        fields.append("tags")
-    return fields

@@ -64,7 +64,15 @@ from mlflow_store_es.codec import (
 from mlflow_store_es.connection import connect
 from mlflow_store_es.logged_models import LoggedModelsMixin
 from mlflow_store_es.metric_packs import history, pack_lines
-from mlflow_store_es.search_pushdown import index_fields, needed_source, prefilter
+from mlflow_store_es.search_pushdown import index_fields, prefilter
+from mlflow_store_es.search_threshold import (
+    MAX_WINDOW,
+    include_ignored,
+    metric_order,
+    threshold,
+    values_body,
+    within,
+)
 from mlflow_store_es.search_validation import validate_run_search
 from mlflow_store_es.traces import TracesMixin
 
@@ -88,6 +96,7 @@ class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, AbstractStore
         super().__init__()
         self.cfg, self.client, self.ix = connect(store_uri)
         self._metrics_refreshed_at = 0  # when this store last refreshed the metrics index (ms)
+        self._values_agg_ignored = False  # the engine ignores `include` in terms aggregations (noida-db)
         self.artifact_root_uri = resolve_uri_if_local(artifact_uri or "./mlruns")
         self._ensure_default_experiment()
 
@@ -482,22 +491,56 @@ class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, AbstractStore
 
     # -- search ----------------------------------------------------------------------------
     def _search_runs(self, experiment_ids, filter_string, run_view_type, max_results, order_by, page_token):
-        """One scan of the candidates (pre-filtered by the engine, only the fields MLflow's filter
-        and sort need), MLflow's filter/sort/paging in memory, then one mget of the page."""
+        """Candidates pre-filtered by the engine, then MLflow's own filter, sort and paging in memory.
+
+        Whole run docs are fetched: osmem's source filtering turns dotted keys ("val.loss") of the
+        latest/params/tags objects into nested objects, so filtered sources cannot be trusted."""
         _check_max_results(max_results)
         validate_run_search(filter_string, order_by)
         parsed = SearchUtils.parse_search_filter(filter_string)
         query = _lifecycle_query(run_view_type)
         query["bool"]["filter"].append({"terms": {"experiment_id": [str(e) for e in experiment_ids]}})
         query["bool"]["filter"].extend(prefilter(parsed))
-        hits = self.client.scan(self.ix.runs, query, [{"run_id": "asc"}], page=10_000,
-                                source=needed_source(parsed, order_by))
+        found = self._search_runs_to_threshold(query, filter_string, order_by, max_results, page_token)
+        if found is not None:
+            return found
+        hits = self.client.scan(self.ix.runs, query, [{"run_id": "asc"}], page=10_000)
         candidates = [run_from_doc(h["_source"]) for h in hits]
-        filtered = SearchUtils.filter(candidates, filter_string)
-        ordered = SearchUtils.sort(filtered, order_by)
-        page, token = SearchUtils.paginate(ordered, page_token, max_results)
-        docs = self.client.mget(self.ix.runs, [r.info.run_id for r in page])
-        return [run_from_doc(d["_source"]) for d in docs if d is not None], token
+        ordered = SearchUtils.sort(SearchUtils.filter(candidates, filter_string), order_by)
+        return SearchUtils.paginate(ordered, page_token, max_results)
+
+    def _search_runs_to_threshold(self, query, filter_string, order_by, max_results, page_token):
+        """Runs ordered by one metric: fetch only the candidates up to the page's last value (see
+        search_threshold). None when that cannot answer exactly; the caller then scans."""
+        order = metric_order(order_by)
+        if order is None:
+            return None
+        offset = SearchUtils.parse_start_offset_from_page_token(page_token)
+        need = offset + max_results + 1  # one more than the page: tells whether a next page exists
+        if need > MAX_WINDOW:
+            return None
+        if self._values_agg_ignored:
+            return None
+        answer = self.client.search(self.ix.runs, values_body(query, order, need))
+        if include_ignored(answer, order):
+            self._values_agg_ignored = True
+            _logger.info("%s ignores `include` in terms aggregations: run searches scan every candidate",
+                         self.client.cfg.engine)
+            return None
+        reached = threshold(answer, need)
+        if reached is None or reached[1] > MAX_WINDOW // 2:
+            return None
+        value, count = reached
+        size = min(MAX_WINDOW, 2 * count + 10)  # more may have arrived since; a full answer means too many
+        hits = self.client.search(self.ix.runs, {"query": within(query, order, value), "size": size,
+                                                 "track_total_hits": False}).get("hits", {}).get("hits", [])
+        if len(hits) >= size:
+            return None
+        candidates = [run_from_doc(h["_source"]) for h in hits]
+        ordered = SearchUtils.sort(SearchUtils.filter(candidates, filter_string), order_by)
+        if len(ordered) < need:
+            return None
+        return SearchUtils.paginate(ordered, page_token, max_results)
 
 
 # -- helpers ---------------------------------------------------------------------------------
