@@ -99,7 +99,8 @@ def _group_cpu_seconds(pgid: int) -> float:
 
 
 def _run_worker(spec: dict) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True, text=True,
+    python = spec.pop("python", None) or sys.executable
+    out = subprocess.run([python, __file__, "--worker", json.dumps(spec)], capture_output=True, text=True,
                          timeout=3600)
     if out.returncode != 0:
         raise RuntimeError(f"{spec['kind']} failed:\n{out.stderr[-3000:]}")
@@ -107,6 +108,17 @@ def _run_worker(spec: dict) -> dict:
 
 
 # ---- driver side
+def _skinny_python() -> Path:
+    from importlib.metadata import version
+
+    from mlflow_testenv.minimal_venv import minimal_python
+
+    root = Path(__file__).resolve().parents[3]
+    return minimal_python("bench-artifacts-oss-skinny", [f"mlflow-skinny=={version('mlflow-skinny')}",
+                                                         f"oss2=={version('oss2')}"],
+                          [root / "shared", root / "packages" / PACKAGE])
+
+
 def _make_file(path: Path, size: int) -> None:
     block = os.urandom(4 * MiB)
     with open(path, "wb") as f:
@@ -133,6 +145,7 @@ def main() -> None:
     p.add_argument("--cap-mibps", type=float, default=CAP_MIBPS, help="per-connection cap of the WAN-like server")
     p.add_argument("--worker")
     p.add_argument("--table", help="print the Markdown table of a results file and exit")
+    p.add_argument("--no-skinny", action="store_true", help="skip the transfers from an mlflow-skinny venv")
     a = p.parse_args()
     if a.worker:
         print(json.dumps(_worker(json.loads(a.worker))))
@@ -144,6 +157,7 @@ def main() -> None:
     from mlflow_testenv import start_service
 
     cap = a.cap_mibps
+    skinny = None if a.no_skinny else _skinny_python()
 
     size = 1024 * MiB if a.full else 256 * MiB
     load_before = os.getloadavg()[0]  # other work on a shared machine skews every number
@@ -173,11 +187,12 @@ def main() -> None:
         _make_file(src, size)
         results: dict[str, list[dict]] = {}
 
-        def measure(kind: str, prefix: str, env: dict, uri: str = "", tag: str = "", server=None) -> None:
+        def measure(kind: str, prefix: str, env: dict, uri: str = "", tag: str = "", server=None,
+                    python: str | None = None) -> None:
             dst = work / f"dl-{uuid.uuid4().hex[:6]}"
             dst.mkdir()
             spec = {"kind": kind, "file": str(src), "key": f"{prefix}/model.bin", "bucket": bucket,
-                    "uri": uri, "dst": str(dst), "env": env}
+                    "uri": uri, "dst": str(dst), "env": env, "python": python}
             server_cpu = _group_cpu_seconds(server.pid) if server is not None else 0.0
             r = _run_worker(spec)
             r["server_cpu_s"] = _group_cpu_seconds(server.pid) - server_cpu if server is not None else None
@@ -199,6 +214,10 @@ def main() -> None:
                 measure("plugin-down", f"plugin-{run}", env, f"oss://{bucket}/plugin-{run}", tag=tag, server=server)
             measure("s3-up", f"s3-{run}", s3env, f"s3://bench/s3-{run}", server=s3)
             measure("s3-down", f"s3-{run}", s3env, f"s3://bench/s3-{run}", server=s3)
+            if not a.no_skinny:  # the plugin from a venv with only mlflow-skinny, oss2 and this package
+                env, uri = env_of(oss), f"oss://{bucket}/skinny-{run}"
+                measure("plugin-up", f"skinny-{run}", env, uri, tag="-skinny", server=oss, python=str(skinny))
+                measure("plugin-down", f"skinny-{run}", env, uri, tag="-skinny", server=oss, python=str(skinny))
         measure("floor", "floor", {})
     finally:
         oss.stop()
@@ -267,6 +286,13 @@ def main() -> None:
         row(f"peak RSS above `import mlflow`, {what} {label}", "mlflow-artifacts-oss", single,
             round(rss(kind) - floor, 1), "MB", round(rss(anchor) - floor, 1), "< 200 MB",
             f"peak RSS minus the {floor:.0f} MB floor of a process that only imports mlflow", with_ratio=False)
+    if "plugin-up-skinny" in results:
+        for kind, what in (("plugin-up-skinny", "upload"), ("plugin-down-skinny", "download")):
+            base = max(r["base_rss_mb"] for r in results[kind])
+            row(f"peak RSS, {what} {label}, client with mlflow-skinny", "mlflow-artifacts-oss",
+                "the same with the full mlflow", rss(kind), "MB", rss(kind.replace("-skinny", "")), "< 200 MB",
+                f"venv with only mlflow-skinny, oss2, the shared wheel and this package (what the package depends "
+                f"on); {base:.0f} MB after imports; {speed(kind)} MiB/s", with_ratio=False)
     Path(a.out).write_text(json.dumps(rows, indent=1))
     print(json.dumps(rows, indent=1))
 

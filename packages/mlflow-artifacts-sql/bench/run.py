@@ -6,7 +6,8 @@ Moves one large file (quick: 128 MiB, `--full`: 1 GiB) and a directory of small 
 (psutil) from the moment MLflow and the drivers are imported and connected ("base") to the end.
 Targets (issue 4): large-file throughput at least 0.5x the local repository's; peak RSS under 150 MB
 while moving the large file (reported as measured, and as growth above the process after importing
-MLflow and connecting: `import mlflow` alone takes about 205 MiB). PostgreSQL is a private instance
+MLflow and connecting: `import mlflow` alone takes about 205 MiB). The large-file transfers also run
+from a venv with only mlflow-skinny (what the package depends on) and the driver: a client's RSS. PostgreSQL is a private instance
 started with tools/testenv. Each row notes the 1-minute load average when its transfer ended.
 
     python packages/mlflow-artifacts-sql/bench/run.py [--full] [--backends sqlite,postgres] --out bench.json
@@ -29,6 +30,7 @@ PACKAGE = "mlflow-artifacts-sql"
 MiB = 1024 * 1024
 ANCHOR = "LocalArtifactRepository"
 OPS = ("upload-file", "download-file", "upload-dir", "download-dir")
+SKINNY = "+skinny"  # results of the transfers run from a venv with mlflow-skinny instead of mlflow
 
 
 # ---- worker side: one operation in its own process ---------------------------------------------
@@ -84,10 +86,22 @@ def _worker(spec: dict) -> dict:
 # ---- driver side ----------------------------------------------------------------------------------
 
 def _run(spec: dict) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True, text=True)
+    python = spec.pop("python", None) or sys.executable
+    out = subprocess.run([python, __file__, "--worker", json.dumps(spec)], capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"worker failed: {spec['subject']} {spec['op']}\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _skinny_python() -> Path:
+    from importlib.metadata import version
+
+    from mlflow_testenv.minimal_venv import minimal_python
+
+    root = Path(__file__).resolve().parents[3]
+    return minimal_python("bench-artifacts-sql-skinny",
+                          [f"mlflow-skinny=={version('mlflow-skinny')}", "sqlalchemy>=2.0,<3", "psycopg[binary]>=3.1",
+                           "psutil>=5"], [root / "shared", root / "packages" / PACKAGE])
 
 
 def _make_data(work: Path, big_mib: int, small_files: int) -> tuple[Path, Path]:
@@ -126,6 +140,7 @@ def main() -> int:
     ap.add_argument("--out", default="bench.json")
     ap.add_argument("--backends", default="sqlite,postgres")
     ap.add_argument("--repeat", type=int, default=2, help="runs of each large-file transfer (the fastest counts)")
+    ap.add_argument("--no-skinny", action="store_true", help="skip the transfers from an mlflow-skinny venv")
     args = ap.parse_args()
     if args.worker:
         print(json.dumps(_worker(json.loads(args.worker))))
@@ -151,31 +166,44 @@ def main() -> int:
             engines["postgres"] += " (psycopg 3)"
         results: dict[tuple[str, str], dict] = {}
         print(f"1-min load average at the start {os.getloadavg()[0]:.2f}", flush=True)
+
+        def transfer(subject: str, uri: str, op: str, python: str | None = None, tag: str = "") -> None:
+            src = big if op.endswith("file") else small
+            dst = work / f"dl-{subject}-{op}{tag}"
+            dst.mkdir()
+            # The large file moves `repeat` times (uploads to distinct folders), each in a fresh
+            # process; the fastest counts. Fresh page-cache writes on this machine sometimes pay for
+            # reclaim (the same 1 GiB write measured 0.4 and 5 GB/s back to back).
+            runs = []
+            for i in range(args.repeat if op.endswith("file") else 1):
+                runs.append(_run({"subject": subject, "uri": uri, "op": op, "src": str(src), "dst": str(dst),
+                                  "folder": f"big{tag}" if i == 0 else f"big{tag}-{i}", "python": python}))
+                shutil.rmtree(dst, ignore_errors=True)
+                dst.mkdir()
+            r = min(runs, key=lambda x: x["seconds"])
+            r = {**r, "peak_mib": max(x["peak_mib"] for x in runs), "base_mib": min(x["base_mib"] for x in runs),
+                 "all_seconds": [round(x["seconds"], 2) for x in runs]}
+            results[(subject + tag, op)] = r
+            print(f"{subject + tag:16s} {op:14s} {r['seconds']:8.2f} s  base {r['base_mib']:.0f} MiB  "
+                  f"peak {r['peak_mib']:.0f} MiB  runs {r.get('all_seconds')}  load {r['load']}", flush=True)
+            shutil.rmtree(dst, ignore_errors=True)
+            # Write what is complete so far: a long run cut short still leaves its figures.
+            done = [s for s in subjects if all((s, o) in results for o in OPS) and ("local", OPS[-1]) in results]
+            Path(args.out).write_text(json.dumps(_rows(results, done, engines, big_mib, small_files), indent=1))
+
         for subject, uri in subjects.items():
             for op in OPS:
-                src = big if op.endswith("file") else small
-                dst = work / f"dl-{subject}-{op}"
-                dst.mkdir()
-                # The large file moves `repeat` times (uploads to distinct folders), each in a fresh
-                # process; the fastest counts. Fresh page-cache writes on this machine sometimes pay for
-                # reclaim (the same 1 GiB write measured 0.4 and 5 GB/s back to back).
-                runs = []
-                for i in range(args.repeat if op.endswith("file") else 1):
-                    runs.append(_run({"subject": subject, "uri": uri, "op": op, "src": str(src), "dst": str(dst),
-                                      "folder": "big" if i == 0 else f"big-{i}"}))
-                    shutil.rmtree(dst, ignore_errors=True)
-                    dst.mkdir()
-                r = min(runs, key=lambda x: x["seconds"])
-                r = {**r, "peak_mib": max(x["peak_mib"] for x in runs), "base_mib": min(x["base_mib"] for x in runs),
-                     "all_seconds": [round(x["seconds"], 2) for x in runs]}
-                results[(subject, op)] = r
-                print(f"{subject:9s} {op:14s} {r['seconds']:8.2f} s  base {r['base_mib']:.0f} MiB  "
-                      f"peak {r['peak_mib']:.0f} MiB  runs {r.get('all_seconds')}  load {r['load']}", flush=True)
-                shutil.rmtree(dst, ignore_errors=True)
-                # Write what is complete so far: a long run cut short still leaves its figures.
-                done = [s for s in subjects if all((s, o) in results for o in OPS) and ("local", OPS[-1]) in results]
-                rows = _rows(results, done, engines, big_mib, small_files)
-                Path(args.out).write_text(json.dumps(rows, indent=1))
+                transfer(subject, uri, op)
+        if not args.no_skinny:
+            # The same large-file transfers from a venv holding only what a client installs:
+            # mlflow-skinny, SQLAlchemy, the driver, the shared wheel and this package (+ psutil).
+            skinny = str(_skinny_python())
+            for subject, uri in subjects.items():
+                for op in ("upload-file", "download-file"):
+                    transfer(subject, uri, op, python=skinny, tag=SKINNY)
+        rows = _rows(results, [s for s in subjects if all((s, o) in results for o in OPS)], engines, big_mib,
+                     small_files)
+        Path(args.out).write_text(json.dumps(rows, indent=1))
     finally:
         if pg is not None:
             pg.stop()
@@ -211,6 +239,12 @@ def _rows(results: dict, subjects, engines: dict, big_mib: int, small_files: int
             # What the plugin itself adds: the absolute figure is mostly `import mlflow` (~205 MiB).
             row(f"RSS growth while moving the {size} file ({what})", subject, r["peak_mib"] - r["base_mib"], "MiB",
                 a["peak_mib"] - a["base_mib"], "", "peak minus the process after importing MLflow and connecting")
+            if (subject + SKINNY, op) in results and ("local" + SKINNY, op) in results:
+                rs, as_ = results[(subject + SKINNY, op)], results[("local" + SKINNY, op)]
+                row(f"peak RSS, {what} of the {size} file, client with mlflow-skinny", subject, rs["peak_mib"], "MiB",
+                    as_["peak_mib"], "< 150 MB", f"venv with only mlflow-skinny, SQLAlchemy, psycopg 3, this package "
+                    f"(and psutil); {rs['base_mib']:.0f} MiB after importing and connecting, "
+                    f"+{rs['peak_mib'] - rs['base_mib']:.0f} MiB while moving; {rs['all_seconds']} s")
         for op, what in (("upload-dir", "log_artifacts"), ("download-dir", "download_artifacts")):
             r, a = results[(subject, op)], results[("local", op)]
             row(f"{what} of {small_files:,} small files", subject, small_files / r["seconds"], "files/s",
