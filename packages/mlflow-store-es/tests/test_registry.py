@@ -70,3 +70,64 @@ def test_prompts_build_on_registry(registry_store):
     assert pv.version == 1
     assert s.get_prompt_version("greeting", 1).template == "Hello {{name}}"
     assert [m.name for m in s.search_registered_models(max_results=10)] == []  # prompts are not models
+
+
+def test_interrupted_rename_is_finished_by_calling_it_again(engine_base, store_uri, make_gateway):
+    """A rename touches several docs (new name, every version, old name). Cut off after any number of
+    requests, either nothing changed or calling the same rename again finishes it: all versions,
+    tags and aliases under the new name, the old name gone, and the new name not held by a mark."""
+    from urllib.parse import urlsplit
+
+    from mlflow_store_es.registry_store import EsRegistryStore
+
+    if "https" in engine_base.split("://", 1)[0]:
+        pytest.skip("the test gateway speaks plain HTTP to the engine behind it")
+    direct = EsRegistryStore(store_uri)
+    gw = make_gateway(f"http://{urlsplit(engine_base).netloc}")
+    via_gw = EsRegistryStore(f"{engine_base.split(':', 1)[0]}://127.0.0.1:{gw.port}/?{store_uri.split('?', 1)[1]}")
+    cut = 0
+    while True:
+        old, new = f"old-{cut}", f"new-{cut}"
+        direct.create_registered_model(old, [RegisteredModelTag("team", "a")], "desc")
+        for i in range(3):
+            direct.create_model_version(old, f"s3://b/{i}", tags=[ModelVersionTag("i", str(i))])
+        direct.set_registered_model_alias(old, "champion", "2")
+        gw.cut_after = cut
+        try:
+            via_gw.rename_registered_model(old, new)
+            finished = True
+        except MlflowException:
+            finished = False
+        gw.cut_after = None
+        if not finished:
+            direct.rename_registered_model(old, new)  # the retry
+        with pytest.raises(MlflowException) as e:
+            direct.get_registered_model(old)
+        assert e.value.error_code == "RESOURCE_DOES_NOT_EXIST", cut
+        model = direct.get_registered_model(new)
+        assert (model.description, model.tags, model.aliases) == ("desc", {"team": "a"}, {"champion": "2"}), cut
+        versions = direct.search_model_versions(f"name = '{new}'", max_results=100)
+        assert sorted((v.version, v.tags["i"]) for v in versions) == [("1", "0"), ("2", "1"), ("3", "2")], cut
+        assert list(direct.search_model_versions(f"name = '{old}'", max_results=100)) == [], cut
+        assert "renaming_from" not in direct.client.get(direct.ix.registered_models, _doc_id(new))["_source"]
+        direct.rename_registered_model(new, f"again-{cut}")  # the new name is a normal model
+        if finished:
+            break
+        cut += 1
+    assert cut >= 4  # the rename made several requests, each one cut in turn
+
+
+def test_rename_onto_a_model_that_exists_is_refused(registry_store):
+    registry_store.create_registered_model("taken")
+    registry_store.create_registered_model("mover")
+    registry_store.create_model_version("mover", "s3://b/1")
+    with pytest.raises(MlflowException) as e:
+        registry_store.rename_registered_model("mover", "taken")
+    assert e.value.error_code == "RESOURCE_ALREADY_EXISTS"
+    assert [v.version for v in registry_store.search_model_versions("name = 'mover'", max_results=100)] == ["1"]
+
+
+def _doc_id(name: str) -> str:
+    from mlflow_store_es.codec import doc_id
+
+    return doc_id(name)

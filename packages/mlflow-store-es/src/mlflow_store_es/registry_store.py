@@ -204,14 +204,26 @@ class EsRegistryStore(StrictMixin, AbstractRegistryStore):
         return self._rm_entity(src, self._versions(name))
 
     def rename_registered_model(self, name, new_name):
+        """Create the new name (marked `renaming_from`), move the versions, delete the old name, then
+        clear the mark. The engine has no multi-document transaction: a call cut off midway leaves
+        the mark, and calling the same rename again finishes it."""
         _validate_model_renaming(new_name)
         _validate_model_name(new_name)
-        src = self._rm_doc(name)
+        try:
+            src = self._rm_doc(name)
+        except MlflowException:
+            found = self.client.get(self.ix.registered_models, doc_id(new_name))
+            if not found or found["_source"].get("renaming_from") != name:
+                raise
+            src = found["_source"]  # cut off after the old name was deleted: only the mark is left
         now = get_current_time_millis()
-        new = dict(src, name=new_name, last_updated_timestamp=now)
+        new = dict(src, name=new_name, last_updated_timestamp=now, renaming_from=name)
         r = self.client.index(self.ix.registered_models, doc_id(new_name), new, create=True)
         if r.get("_status") == 409:
-            raise MlflowException(f"Registered Model (name={new_name}) already exists.", RESOURCE_ALREADY_EXISTS)
+            found = self.client.get(self.ix.registered_models, doc_id(new_name))
+            if not found or found["_source"].get("renaming_from") != name:
+                raise MlflowException(f"Registered Model (name={new_name}) already exists.", RESOURCE_ALREADY_EXISTS)
+            new = found["_source"]  # an earlier call of this rename was cut off: finish it
         query = {"bool": {"filter": [{"term": {"name": name}}]}}
         lines: list[str] = []
         for h in self.client.scan(self.ix.model_versions, query, [{"version": "asc"}]):
@@ -221,7 +233,10 @@ class EsRegistryStore(StrictMixin, AbstractRegistryStore):
         if lines:
             self._bulk(lines)
         self.client.delete(self.ix.registered_models, doc_id(name))
-        return self._rm_entity(new, self._versions(new_name))
+        new.pop("renaming_from", None)
+        renamed = self._rm_entity(new, self._versions(new_name))
+        self.client.index(self.ix.registered_models, doc_id(new_name), new)  # last: until then a retry resumes
+        return renamed
 
     def _bulk(self, lines: list[str]) -> None:
         # delete actions take no source line: drop the "{}" placeholders pairing them

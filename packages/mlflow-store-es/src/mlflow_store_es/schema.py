@@ -50,6 +50,7 @@ MAPPINGS: dict[str, dict[str, Any]] = {
     "registered_models": {
         "name": _KW, "creation_timestamp": _LONG, "last_updated_timestamp": _LONG,
         "description": _STORED, "tags": _OPAQUE, "aliases": _OPAQUE, "max_version": _LONG,
+        "renaming_from": _KW,  # set while a rename moves the versions: a cut-off rename is resumable
     },
     "model_versions": {
         "name": _KW, "version": _LONG, "creation_timestamp": _LONG, "last_updated_timestamp": _LONG,
