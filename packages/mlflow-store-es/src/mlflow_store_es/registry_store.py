@@ -212,18 +212,17 @@ class EsRegistryStore(StrictMixin, AbstractRegistryStore):
         try:
             src = self._rm_doc(name)
         except MlflowException:
-            found = self.client.get(self.ix.registered_models, doc_id(new_name))
-            if not found or found["_source"].get("renaming_from") != name:
+            src = self._unfinished_rename(name, new_name)  # cut off after the old name was deleted
+            if src is None:
                 raise
-            src = found["_source"]  # cut off after the old name was deleted: only the mark is left
         now = get_current_time_millis()
         new = dict(src, name=new_name, last_updated_timestamp=now, renaming_from=name)
         r = self.client.index(self.ix.registered_models, doc_id(new_name), new, create=True)
         if r.get("_status") == 409:
-            found = self.client.get(self.ix.registered_models, doc_id(new_name))
-            if not found or found["_source"].get("renaming_from") != name:
+            unfinished = self._unfinished_rename(name, new_name)  # an earlier call was cut off: finish it
+            if unfinished is None:
                 raise MlflowException(f"Registered Model (name={new_name}) already exists.", RESOURCE_ALREADY_EXISTS)
-            new = found["_source"]  # an earlier call of this rename was cut off: finish it
+            new = unfinished
         query = {"bool": {"filter": [{"term": {"name": name}}]}}
         lines: list[str] = []
         for h in self.client.scan(self.ix.model_versions, query, [{"version": "asc"}]):
@@ -237,6 +236,11 @@ class EsRegistryStore(StrictMixin, AbstractRegistryStore):
         renamed = self._rm_entity(new, self._versions(new_name))
         self.client.index(self.ix.registered_models, doc_id(new_name), new)  # last: until then a retry resumes
         return renamed
+
+    def _unfinished_rename(self, name: str, new_name: str) -> dict[str, Any] | None:
+        """The doc of `new_name` when a rename from `name` to it was cut off (it still has the mark)."""
+        found = self.client.get(self.ix.registered_models, doc_id(new_name))
+        return found["_source"] if found and found["_source"].get("renaming_from") == name else None
 
     def _bulk(self, lines: list[str]) -> None:
         # delete actions take no source line: drop the "{}" placeholders pairing them
