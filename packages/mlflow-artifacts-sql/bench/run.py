@@ -187,9 +187,13 @@ def main() -> int:
             print(f"{subject + tag:16s} {op:14s} {r['seconds']:8.2f} s  base {r['base_mib']:.0f} MiB  "
                   f"peak {r['peak_mib']:.0f} MiB  runs {r.get('all_seconds')}  load {r['load']}", flush=True)
             shutil.rmtree(dst, ignore_errors=True)
-            # Write what is complete so far: a long run cut short still leaves its figures.
+            write_rows()  # what is complete so far: a long run cut short still leaves its figures
+
+        def write_rows() -> list[dict]:
             done = [s for s in subjects if all((s, o) in results for o in OPS) and ("local", OPS[-1]) in results]
-            Path(args.out).write_text(json.dumps(_rows(results, done, engines, big_mib, small_files), indent=1))
+            rows = _rows(results, done, engines, big_mib, small_files)
+            Path(args.out).write_text(json.dumps(rows, indent=1))
+            return rows
 
         for subject, uri in subjects.items():
             for op in OPS:
@@ -201,9 +205,7 @@ def main() -> int:
             for subject, uri in subjects.items():
                 for op in ("upload-file", "download-file"):
                     transfer(subject, uri, op, python=skinny, tag=SKINNY)
-        rows = _rows(results, [s for s in subjects if all((s, o) in results for o in OPS)], engines, big_mib,
-                     small_files)
-        Path(args.out).write_text(json.dumps(rows, indent=1))
+        rows = write_rows()
     finally:
         if pg is not None:
             pg.stop()

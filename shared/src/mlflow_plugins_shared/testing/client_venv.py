@@ -4,7 +4,6 @@ what a client installs, e.g. mlflow-skinny and one plugin) and report what that 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ def round_trip(python: Path, src: Path, uri: str, workdir: Path) -> dict[str, An
     dst = workdir / "downloaded"
     dst.mkdir(parents=True, exist_ok=True)
     out = subprocess.run([str(python), "-c", _SCRIPT, str(src), str(dst), uri], capture_output=True, text=True,
-                         timeout=300, env=dict(os.environ))
+                         timeout=300)
     if out.returncode != 0:
         raise AssertionError(f"the client process failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])

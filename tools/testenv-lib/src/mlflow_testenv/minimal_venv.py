@@ -3,8 +3,9 @@ the plugin), for tests and benchmarks that must not see the dev venv's other pac
 
 The dev venv has every plugin and the full `mlflow` (pandas, scipy, pyarrow...), so a process there
 imports far more than a user's would. Venvs are cached under ~/.cache/mlflow-plugins/venvs, keyed
-by the requirement list; local project paths are reinstalled on every call (cheap, no deps) so
-they always hold the checkout's code.
+by the requirement list and local paths; every call installs the requirements with the local
+projects (their dependencies resolved as a user's `pip install` would) and reinstalls the local
+projects, so they always hold the checkout's code.
 """
 
 from __future__ import annotations
