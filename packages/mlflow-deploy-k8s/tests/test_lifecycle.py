@@ -130,3 +130,32 @@ def test_create_twice_is_a_clear_error(deployer: Any, namespace: str, model_uris
 def test_explain_says_why_it_is_unavailable(deployer: Any) -> None:
     with pytest.raises(MlflowException, match="no explanation endpoint"):
         deployer.explain("anything", _iris())
+
+
+def test_update_survives_a_concurrent_writer(deployer: Any, core: client.CoreV1Api, namespace: str,
+                                             model_uris: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Controllers write the Deployment too (the HPA scales it, status bumps its resourceVersion):
+    a replace that meets a newer version (409 Conflict) reads again and replaces again."""
+    deployer.create_deployment("contended", model_uris[0], config={"image": IMAGE, "timeout": "0"})
+    apps = client.AppsV1Api(core.api_client)
+    interleaved: list[str] = []
+
+    class ControllerWritesAfterEachRead(client.AppsV1Api):  # type: ignore[misc]
+        """Another writer changes the Deployment between the plugin's read and its replace."""
+
+        def read_namespaced_deployment(self, name: str, ns: str, **kw: Any) -> Any:
+            live = super().read_namespaced_deployment(name, ns, **kw)
+            if len(interleaved) < 3:  # the first three replaces meet a newer version
+                tick = f"t{len(interleaved)}"
+                apps.patch_namespaced_deployment(name, ns, {"metadata": {"annotations": {"example.com/tick": tick}}})
+                interleaved.append(tick)
+            return live
+
+    monkeypatch.setattr(type(deployer), "_apps", lambda self: ControllerWritesAfterEachRead(self._connect()[0]))
+    deployer.update_deployment("contended", config={"labels": "round=r1", "timeout": "0"})
+    assert len(interleaved) == 3  # after update_deployment's own read, then two replaces that met 409
+    dep = apps.read_namespaced_deployment("contended", namespace)
+    assert dep.metadata.labels["round"] == "r1"
+    assert dep.metadata.annotations["example.com/tick"] == "t2"  # the other writer's work stays
+    monkeypatch.undo()
+    deployer.delete_deployment("contended")

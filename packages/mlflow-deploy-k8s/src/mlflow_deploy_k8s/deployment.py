@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -53,6 +54,24 @@ def _api_error(action: str, e: Exception) -> MlflowException:
             return not_found(f"{action}: {_message(e)}")
         return unavailable(f"{action}: HTTP {e.status} {_message(e)}")
     return unavailable(f"{action}: cannot reach the Kubernetes API server ({type(e).__name__})")
+
+
+_CONFLICT_RETRIES = 8
+_OWN_PREFIX = "mlflow.org/"  # annotations this plugin writes; every other one is kept on update
+
+
+def _over_live(kind: str, body: dict[str, Any], live: Any) -> dict[str, Any]:
+    """`body` as a replacement of `live`: its resourceVersion, the fields the server owns, and the
+    annotations other writers put there (the deployment controller's revision, `kubectl annotate`)."""
+    out = copy.deepcopy(body)
+    out["metadata"]["resourceVersion"] = live.metadata.resource_version
+    foreign = {k: v for k, v in (live.metadata.annotations or {}).items() if not k.startswith(_OWN_PREFIX)}
+    out["metadata"]["annotations"] = {**foreign, **(out["metadata"].get("annotations") or {})}
+    if kind == "Service":  # immutable once allocated
+        out["spec"]["clusterIP"] = live.spec.cluster_ip
+    if kind == "Deployment" and "replicas" not in out["spec"]:
+        out["spec"]["replicas"] = live.spec.replicas  # keep the autoscaler's count
+    return out
 
 
 def _default_tracking_uri() -> str | None:
@@ -206,7 +225,12 @@ class K8sDeploymentClient(BaseDeploymentClient):
             raise _api_error(f"creating {kind} {ns}/{body['metadata']['name']}", e) from None
 
     def _apply(self, kind: str, ns: str, body: dict[str, Any]) -> None:
-        """Create, or replace keeping server-managed fields: a Deployment then rolls pods over."""
+        """Create, or replace keeping server-managed fields: a Deployment then rolls pods over.
+
+        Controllers write these objects too (the HPA scales the Deployment, status updates bump its
+        resourceVersion), so a replace can meet a newer version: 409 Conflict. Like client-go's
+        RetryOnConflict, read again and replace again.
+        """
         name = body["metadata"]["name"]
         read: Any
         replace: Any
@@ -216,21 +240,26 @@ class K8sDeploymentClient(BaseDeploymentClient):
             "HorizontalPodAutoscaler": (self._hpa().read_namespaced_horizontal_pod_autoscaler,
                                         self._hpa().replace_namespaced_horizontal_pod_autoscaler),
         }[kind]
-        try:
-            live = read(name, ns)
-        except ApiException as e:
-            if e.status == 404:
-                return self._create(kind, ns, body, None)
-            raise _api_error(f"reading {kind} {ns}/{name}", e) from None
-        body["metadata"]["resourceVersion"] = live.metadata.resource_version
-        if kind == "Service":  # immutable once allocated
-            body["spec"]["clusterIP"] = live.spec.cluster_ip
-        if kind == "Deployment" and "replicas" not in body["spec"]:
-            body["spec"]["replicas"] = live.spec.replicas  # keep the autoscaler's count
-        try:
-            replace(name, ns, body)
-        except (ApiException, HTTPError, ValueError) as e:
-            raise _api_error(f"updating {kind} {ns}/{name}", e) from None
+        for attempt in range(_CONFLICT_RETRIES):
+            try:
+                live = read(name, ns)
+            except ApiException as e:
+                if e.status == 404:
+                    return self._create(kind, ns, body, None)
+                raise _api_error(f"reading {kind} {ns}/{name}", e) from None
+            except HTTPError as e:
+                raise _api_error(f"reading {kind} {ns}/{name}", e) from None
+            try:
+                replace(name, ns, _over_live(kind, body, live))
+                return None
+            except ApiException as e:
+                if e.status == 409 and attempt + 1 < _CONFLICT_RETRIES:
+                    time.sleep(0.05 * (attempt + 1))
+                    continue
+                raise _api_error(f"updating {kind} {ns}/{name}", e) from None
+            except (HTTPError, ValueError) as e:
+                raise _api_error(f"updating {kind} {ns}/{name}", e) from None
+        return None
 
     @staticmethod
     def _delete_quietly(delete: Any, name: str, ns: str) -> None:
