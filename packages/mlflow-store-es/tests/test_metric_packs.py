@@ -78,3 +78,19 @@ def test_pack_ids_depend_on_run_key_and_points() -> None:
     assert one[0] != pack_lines("ix", "r2", [Metric("k", 1.0, 1, 0)])[0]
     assert one[0] != pack_lines("ix", "r1", [Metric("k", 1.5, 1, 0)])[0]
     assert one[0] != pack_lines("ix", "r1", [Metric("j", 1.0, 1, 0)])[0]
+
+
+def test_history_bulk_is_one_mget_and_one_search_whatever_the_number_of_runs(tracking_store: EsTrackingStore) -> None:
+    s = tracking_store
+    runs = [s.create_run("0", "u", 0, [], f"r{i}").info.run_id for i in range(30)]
+    for i, rid in enumerate(runs):
+        s.log_batch(rid, [Metric("loss", float(i), 100 + k, k) for k in range(3)], [], [])
+    s.client.refresh(s.ix.metrics)
+    s._metrics_refreshed_at = 2**62  # points already searchable: count only the reads
+    before = s.client.requests
+    got = s.get_metric_history_bulk([*runs, "0" * 32], "loss", 10_000)
+    assert s.client.requests - before == 2  # the runs' mget, one search over their packs
+    assert [m.run_id for m in got] == sorted(m.run_id for m in got)
+    assert len(got) == 90 and {(m.run_id, m.step, m.value) for m in got} == {
+        (rid, k, float(i)) for i, rid in enumerate(runs) for k in range(3)}
+    assert len(s.get_metric_history_bulk(runs, "loss", 7)) == 7

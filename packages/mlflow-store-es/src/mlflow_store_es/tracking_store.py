@@ -11,6 +11,7 @@ Filters and ordering are evaluated with MLflow's own SearchUtils, so answers mat
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -86,6 +87,11 @@ _METRIC_DOCS_PER_PAGE = 500  # a pack holds up to 1,000 points: pages of ~20 MB 
 
 def _str(value: Any) -> str:
     return "" if value is None else value if isinstance(value, str) else str(value)
+
+
+def _bulk_order(m: Any) -> tuple[int, int, float]:
+    # SQL stores NaN as 0 beside an is_nan flag, so it sorts there
+    return m.timestamp, m.step, 0.0 if math.isnan(m.value) else m.value
 
 
 class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, AbstractStore):
@@ -445,14 +451,32 @@ class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, AbstractStore
         return PagedList(page, token)
 
     def get_metric_history_bulk(self, run_ids, metric_key, max_results):
+        """Every run's history of one key in 2 requests (+ scroll pages): one mget of the runs, one
+        search over their packs. Ordered as SqlAlchemyStore orders it: run id, then timestamp, step
+        and value; run ids that do not exist are left out, as there."""
         from mlflow.entities.metric import MetricWithRunId
 
+        _validate_metric_name(metric_key)
+        ids = sorted({str(r) for r in run_ids})
+        if not ids:
+            return []
+        runs = [d for d in self.client.mget(self.ix.runs, ids) if d is not None]
+        for run in runs:
+            self._see_recent_points(run["_source"])  # refreshes at most once
+        found = [run["_id"] for run in runs]
+        if not found:
+            return []
+        query = {"bool": {"filter": [{"terms": {"run_id": found}}, {"term": {"key": metric_key}}]}}
+        packs: dict[str, list[dict[str, Any]]] = {}
+        for hit in self.client.scan(self.ix.metrics, query, [{"seq": "asc"}], page=_METRIC_DOCS_PER_PAGE):
+            packs.setdefault(hit["_source"]["run_id"], []).append(hit["_source"])
         out: list[Any] = []
-        for run_id in run_ids:
-            hist = self.get_metric_history(run_id, metric_key)
-            out.extend(MetricWithRunId(m, run_id) for m in hist)
-        out.sort(key=lambda m: (m.run_id, m.step, m.timestamp))
-        return out[:max_results]
+        for run_id in sorted(packs):
+            points = sorted(history(run_id, metric_key, packs[run_id]), key=_bulk_order)
+            out.extend(MetricWithRunId(m, run_id) for m in points)
+            if max_results is not None and len(out) >= max_results:
+                break
+        return out if max_results is None else out[:max_results]
 
     # -- inputs ----------------------------------------------------------------------------
     def log_inputs(self, run_id, datasets=None, models=None):

@@ -195,6 +195,7 @@ def observe(rec: Recorder, page_size: int) -> None:
     for key in ("acc", "weird", "many", "loss"):
         rec.call(f"history {key}", lambda k=key: s.get_metric_history(rec.run_ids["run-000"], k), rec.metric_shape)
     rec.call("get_run missing", lambda: s.get_run("0" * 32))
+    observe_history_bulk(rec)
     combos = [(ViewType.ALL, None, order) for order in ORDERS]
     combos += [(ViewType.ALL, flt, ORDERS[i % len(ORDERS)]) for i, flt in enumerate(FILTERS)]
     combos += [(view, flt, ORDERS[(i + 3) % len(ORDERS)]) for view in (ViewType.ACTIVE_ONLY, ViewType.DELETED_ONLY)
@@ -221,6 +222,33 @@ def observe(rec: Recorder, page_size: int) -> None:
              lambda es: [rec.exp_shape(e) for e in es])
     rec.call("get_experiment_by_name", lambda: s.get_experiment_by_name("conf-ü"), rec.exp_shape)
     rec.call("get_experiment_by_name missing", lambda: s.get_experiment_by_name("nope"), lambda e: e)
+
+
+def observe_history_bulk(rec: Recorder) -> None:
+    """`get_metric_history_bulk` (what the UI's charts of several runs call, when a store has it)."""
+    s = rec.store
+    if not hasattr(s, "get_metric_history_bulk"):
+        return
+
+    def shape(metrics: list[Any]) -> dict[str, Any]:
+        ids = [m.run_id for m in metrics]  # run ids differ between stores: compare per run name
+        per_run: dict[str, list[tuple[Any, ...]]] = {}
+        for m in metrics:
+            per_run.setdefault(rec.names_by_run_id.get(m.run_id, m.run_id), []).append(
+                (m.key, _num(m.value), m.timestamp, m.step))
+        return {"ordered_by_run_id": ids == sorted(ids), "runs": sorted(per_run.items())}
+
+    some = [rec.run_ids[n] for n in ("run-000", "run-001", "run-002", "run-003", "run-006") if n in rec.run_ids]
+    everyone = sorted(rec.run_ids.values())
+    first = rec.run_ids["run-000"]
+    rec.call("history bulk acc, a deleted run and a missing one",
+             lambda: s.get_metric_history_bulk([*some, "0" * 32], "acc", 1000), shape)
+    rec.call("history bulk weird, every run", lambda: s.get_metric_history_bulk(everyone, "weird", 10_000), shape)
+    # a cut only where one run is asked for: which runs come first depends on their (random) ids
+    rec.call("history bulk loss, every run", lambda: s.get_metric_history_bulk(everyone, "loss", 1000), shape)
+    rec.call("history bulk many, cut at 10", lambda: s.get_metric_history_bulk([first], "many", 10), shape)
+    rec.call("history bulk unknown key", lambda: s.get_metric_history_bulk(some, "nope", 100), shape)
+    rec.call("history bulk no runs", lambda: s.get_metric_history_bulk([], "acc", 100), shape)
 
 
 def replay(store: Any, n_runs: int = 40, page_size: int = 7) -> list[Observation]:
