@@ -25,6 +25,7 @@ from mlflow_deploy_k8s.rollout import wait_endpoints, wait_rolled_out
 from mlflow_deploy_k8s.scoring import invocation_body, post_json
 from mlflow_deploy_k8s.target import CONTEXT, KUBECONFIG, connect, parse_target
 from mlflow_plugins_shared.errors import invalid_parameter, not_found, unavailable
+from mlflow_plugins_shared.retry import call_with_retry
 
 _logger = logging.getLogger(__name__)
 _NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -58,6 +59,10 @@ def _api_error(action: str, e: Exception) -> MlflowException:
 
 _CONFLICT_RETRIES = 8
 _OWN_PREFIX = "mlflow.org/"  # annotations this plugin writes; every other one is kept on update
+
+
+def _is_conflict(e: BaseException) -> bool:
+    return isinstance(e, ApiException) and e.status == 409
 
 
 def _over_live(kind: str, body: dict[str, Any], live: Any) -> dict[str, Any]:
@@ -240,7 +245,8 @@ class K8sDeploymentClient(BaseDeploymentClient):
             "HorizontalPodAutoscaler": (self._hpa().read_namespaced_horizontal_pod_autoscaler,
                                         self._hpa().replace_namespaced_horizontal_pod_autoscaler),
         }[kind]
-        for attempt in range(_CONFLICT_RETRIES):
+
+        def read_and_replace() -> None:
             try:
                 live = read(name, ns)
             except ApiException as e:
@@ -249,17 +255,14 @@ class K8sDeploymentClient(BaseDeploymentClient):
                 raise _api_error(f"reading {kind} {ns}/{name}", e) from None
             except HTTPError as e:
                 raise _api_error(f"reading {kind} {ns}/{name}", e) from None
-            try:
-                replace(name, ns, _over_live(kind, body, live))
-                return None
-            except ApiException as e:
-                if e.status == 409 and attempt + 1 < _CONFLICT_RETRIES:
-                    time.sleep(0.05 * (attempt + 1))
-                    continue
-                raise _api_error(f"updating {kind} {ns}/{name}", e) from None
-            except (HTTPError, ValueError) as e:
-                raise _api_error(f"updating {kind} {ns}/{name}", e) from None
-        return None
+            replace(name, ns, _over_live(kind, body, live))
+            return None
+
+        try:
+            call_with_retry(read_and_replace, _is_conflict, attempts=_CONFLICT_RETRIES, initial=0.05, maximum=1.0,
+                            deadline=None, what=f"replace of {kind} {ns}/{name}")
+        except (ApiException, HTTPError, ValueError) as e:
+            raise _api_error(f"updating {kind} {ns}/{name}", e) from None
 
     @staticmethod
     def _delete_quietly(delete: Any, name: str, ns: str) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from mlflow.entities import Experiment, Metric, Run, RunInfo, RunStatus, ViewType
@@ -437,13 +437,17 @@ class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, AbstractStore
         self._metrics_refreshed_at = now
         self.client.refresh(self.ix.metrics)
 
+    def _packs(self, run_ids: list[str], metric_key: str) -> Iterator[dict[str, Any]]:
+        """The metric packs (documents) of one key of these runs, in write order."""
+        query = {"bool": {"filter": [{"terms": {"run_id": run_ids}}, {"term": {"key": metric_key}}]}}
+        for hit in self.client.scan(self.ix.metrics, query, [{"seq": "asc"}], page=_METRIC_DOCS_PER_PAGE):
+            yield hit["_source"]
+
     def get_metric_history(self, run_id, metric_key, max_results=None, page_token=None):
         _validate_run_id(run_id)
         _validate_metric_name(metric_key)
         self._see_recent_points(self._run_doc(run_id)["_source"])
-        query = {"bool": {"filter": [{"term": {"run_id": run_id}}, {"term": {"key": metric_key}}]}}
-        hits = self.client.scan(self.ix.metrics, query, [{"seq": "asc"}], page=_METRIC_DOCS_PER_PAGE)
-        metrics = history(run_id, metric_key, (h["_source"] for h in hits))
+        metrics = history(run_id, metric_key, self._packs([run_id], metric_key))
         if max_results is None:
             offset = SearchUtils.parse_start_offset_from_page_token(page_token)
             return PagedList(metrics[offset:], None)
@@ -466,10 +470,9 @@ class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, AbstractStore
         found = [run["_id"] for run in runs]
         if not found:
             return []
-        query = {"bool": {"filter": [{"terms": {"run_id": found}}, {"term": {"key": metric_key}}]}}
         packs: dict[str, list[dict[str, Any]]] = {}
-        for hit in self.client.scan(self.ix.metrics, query, [{"seq": "asc"}], page=_METRIC_DOCS_PER_PAGE):
-            packs.setdefault(hit["_source"]["run_id"], []).append(hit["_source"])
+        for pack in self._packs(found, metric_key):
+            packs.setdefault(pack["run_id"], []).append(pack)
         out: list[Any] = []
         for run_id in sorted(packs):
             points = sorted(history(run_id, metric_key, packs[run_id]), key=_bulk_order)
