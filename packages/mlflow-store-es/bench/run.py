@@ -14,6 +14,11 @@ Quick (default): 4 x 10,000 points, R = 2,000 runs, H = 10,000. `--full`: 4 x 25
 points, R = 100,000, H = 100,000 (the issue's sizes; takes long on 2 shared cores).
 
     python packages/mlflow-store-es/bench/run.py [--full] [--engines es,opensearch] --out bench.json
+
+Engine `cluster` measures a real Elasticsearch/OpenSearch cluster given by MLFLOW_STORE_ES_TEST_URL
+(the store URI, e.g. `elasticsearch+https://user:pw@host:9200`): `--engines cluster` or
+`--engines es,opensearch,cluster`. Its indices get a fresh `bench<hex>` prefix and are deleted
+at the end.
 """
 
 from __future__ import annotations
@@ -32,11 +37,30 @@ from typing import Any
 
 PACKAGE = "mlflow-store-es"
 ENGINE_NAMES = {"es": "noida-db 0.2 (Elasticsearch 8 API)", "opensearch": "osmem 0.1 (OpenSearch 3 API)",
+                "cluster": "the cluster of MLFLOW_STORE_ES_TEST_URL",
                 "postgres": "PostgreSQL (tools/testenv)", "sqlite": "SQLite file"}
+STORE_ENGINES = ("es", "opensearch", "cluster")
+CLUSTER_URL_VAR = "MLFLOW_STORE_ES_TEST_URL"
+
+
+def cluster_uri(url: str, prefix: str) -> str:
+    """The store URI for the cluster of `url` (a store URI, with or without options) under `prefix`."""
+    base, _, query = url.partition("?")
+    options = "&".join(o for o in query.split("&") if o and not o.startswith("index_prefix="))
+    return f"{base.rstrip('/')}/?index_prefix={prefix}" + (f"&{options}" if options else "")
+
+
+def drop_indices(spec: dict[str, str]) -> None:
+    """Delete the bench's own indices (named one by one: clusters refuse wildcard deletes)."""
+    from mlflow_store_es.schema import MAPPINGS
+
+    store = make_store(spec)
+    for kind in MAPPINGS:
+        store.client.request("DELETE", "/" + getattr(store.ix, kind), ok=(404,))
 
 
 def make_store(spec: dict[str, str]) -> Any:
-    if spec["kind"] in ("es", "opensearch"):
+    if spec["kind"] in STORE_ENGINES:
         from mlflow_store_es.tracking_store import EsTrackingStore
 
         return EsTrackingStore(spec["uri"], spec["artifacts"])
@@ -62,7 +86,7 @@ def _ingest_worker(spec: dict[str, str], run_id: str, points: int, barrier: Any,
 def _populate_worker(spec: dict[str, str], experiment_id: str, first: int, count: int, barrier: Any, out: Any) -> None:
     from mlflow.entities import Metric, Param
 
-    if spec["kind"] in ("es", "opensearch"):  # setup, not measured: no refresh per write (see measure())
+    if spec["kind"] in STORE_ENGINES:  # setup, not measured: no refresh per write (see measure())
         spec = {**spec, "uri": spec["uri"] + "&refresh=false"}
     store = make_store(spec)
     barrier.wait()
@@ -154,6 +178,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--engines", default="es,opensearch")
+    ap.add_argument("--anchors", default="postgres,sqlite",
+                    help="MLflow stores to compare with (SQLite takes over 20 minutes to load 100,000 runs)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--sizes", default="", help="override, e.g. points=8000,runs=400,history=2000 (smoke runs)")
     args = ap.parse_args()
@@ -171,18 +197,28 @@ def main() -> None:
     specs: dict[str, dict[str, str]] = {}
     try:
         for engine in args.engines.split(","):
+            if engine == "cluster":
+                url = os.environ.get(CLUSTER_URL_VAR)
+                if not url:
+                    sys.exit(f"--engines cluster needs {CLUSTER_URL_VAR} (a store URI such as elasticsearch+https://host:9200)")
+                specs[engine] = {"kind": engine, "uri": cluster_uri(url, f"bench{uuid.uuid4().hex[:6]}"),
+                                 "artifacts": str(tmp / engine)}
+                continue
             srv = start_service(engine, parent_pid=os.getpid(), record=False)
             started.append(srv)
             netloc = urlsplit(srv.exports[f"MLFLOW_TESTENV_{engine.upper()}_URL"]).netloc
             scheme = "elasticsearch" if engine == "es" else "opensearch"
             specs[engine] = {"kind": engine, "uri": f"{scheme}://{netloc}/?index_prefix=bench{uuid.uuid4().hex[:6]}",
                              "artifacts": str(tmp / engine)}
-        pg = start_service("postgres", parent_pid=os.getpid(), record=False)
-        started.append(pg)
-        specs["postgres"] = {"kind": "postgres", "uri": pg.exports["MLFLOW_TESTENV_POSTGRES_URL"].replace(
-            "postgresql://", "postgresql+psycopg2://"), "artifacts": str(tmp / "pg")}
-        specs["sqlite"] = {"kind": "sqlite", "uri": f"sqlite:///{tmp / 'bench.db'}", "artifacts": str(tmp / "sqlite")}
-        for name in ("postgres", "sqlite"):
+        anchors = [a for a in args.anchors.split(",") if a]
+        if "postgres" in anchors:
+            pg = start_service("postgres", parent_pid=os.getpid(), record=False)
+            started.append(pg)
+            specs["postgres"] = {"kind": "postgres", "uri": pg.exports["MLFLOW_TESTENV_POSTGRES_URL"].replace(
+                "postgresql://", "postgresql+psycopg2://"), "artifacts": str(tmp / "pg")}
+        if "sqlite" in anchors:
+            specs["sqlite"] = {"kind": "sqlite", "uri": f"sqlite:///{tmp / 'bench.db'}", "artifacts": str(tmp / "sqlite")}
+        for name in anchors:
             make_store(specs[name])  # run migrations once, before the worker processes start
         results = {}
         for name, spec in specs.items():
@@ -193,6 +229,8 @@ def main() -> None:
                 results[name] = {"error": f"{type(e).__name__}: {str(e)[:200]}"}
             print(f"  {results[name]}", file=sys.stderr, flush=True)
     finally:
+        if "cluster" in specs:
+            drop_indices(specs["cluster"])
         for srv in started:
             srv.stop()
     rows = build_rows(results, sizes, args.full)
@@ -213,10 +251,10 @@ def build_rows(results: dict[str, dict[str, Any]], sizes: dict[str, int], full: 
         ("get_run_1000_params_tags", "get_run_s", "s", "", False),
     ]
     rows = []
-    for engine in [e for e in results if e in ("es", "opensearch")]:
+    for engine in [e for e in results if e in STORE_ENGINES]:
         mine = results[engine]
         for bench, key, unit, target, higher in benches:
-            for anchor in ("postgres", "sqlite"):
+            for anchor in [a for a in ("postgres", "sqlite") if a in results]:
                 theirs = results.get(anchor, {})
                 value, anchor_value = mine.get(key), theirs.get(key)
                 ratio = None

@@ -28,7 +28,7 @@ except ImportError:
 
     _VERSION_ALIAS = re.compile(r"^[vV]\d+$")
 
-    def _validate_model_alias_name_reserved(model_alias_name: str) -> None:
+    def _validate_model_alias_name_reserved(model_alias_name):  # type: ignore[no-untyped-def]
         if model_alias_name.lower() == "latest":
             raise MlflowException("'latest' alias name (case insensitive) is reserved.", INVALID_PARAMETER_VALUE)
         if _VERSION_ALIAS.match(model_alias_name):

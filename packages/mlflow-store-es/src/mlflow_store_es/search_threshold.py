@@ -5,8 +5,11 @@ cluster caps an index at 1,000 mapped fields), they are `key<SEP>value` entries 
 array `metric_kv`, whose values are encoded so that string order is numeric order. It can,
 however, list the distinct values of one key among the matching runs in order, with their run
 counts (a `terms` aggregation restricted to the key's entries, ordered by key). Summing those
-counts gives the value T that the first `offset + max_results + 1` candidates reach; a second
-search fetches just the candidates whose value is at most T (at least T, descending).
+counts gives the value T that the first `offset + max_results + 1` candidates reach. Each bucket
+also lists the ids of its runs (a `top_hits` sub-aggregation without sources), so one `_mget`
+then fetches exactly the runs up to T: 1 search + 1 mget. When a bucket up to T holds more runs
+than `top_hits` may list (ties beyond `TOP_HITS_MAX`), a second search fetches the candidates whose
+value is at most T (at least T, descending) instead.
 
 That set is a prefix of MLflow's order: runs without the metric, or whose value is NaN, sort
 last in both directions, and every candidate left out has a value beyond T. The store applies
@@ -25,6 +28,7 @@ from mlflow.utils.search_utils import SearchUtils
 from mlflow_store_es.search_pushdown import SEP
 
 MAX_WINDOW = 10_000  # the engines' default index.max_result_window
+TOP_HITS_MAX = 100  # the engines' default index.max_inner_result_window
 _LUCENE_REGEX_RESERVED = set('.?+*|{}[]()"\\#@&<>~')
 
 
@@ -59,7 +63,7 @@ def values_body(query: dict[str, Any], order: MetricOrder, need: int) -> dict[st
             "include": _regex_literal(order.key + SEP) + ".*",
             "size": need,
             "order": {"_key": "asc" if order.ascending else "desc"},
-        }}},
+        }, "aggs": {"runs": {"top_hits": {"size": min(need, TOP_HITS_MAX), "_source": False}}}}},
     }
 
 
@@ -84,6 +88,30 @@ def threshold(answer: dict[str, Any], need: int) -> tuple[str, int] | None:
         if runs >= need:
             return str(bucket["key"]), runs
     return None
+
+
+def run_ids_through(answer: dict[str, Any], value: str) -> list[str] | None:
+    """The ids of the runs whose value comes up to `value` (its bucket included), or None when a
+    bucket lists fewer runs than it counts (more ties than `top_hits` returns)."""
+    ids: list[str] = []
+    for bucket in _buckets(answer):
+        hits = ((bucket.get("runs") or {}).get("hits") or {}).get("hits")
+        if hits is None or len(hits) < int(bucket["doc_count"]):
+            return None
+        ids.extend(str(h["_id"]) for h in hits)
+        if bucket["key"] == value:
+            return ids
+    return None
+
+
+def still_within(entries: list[str], order: MetricOrder, value: str) -> bool:
+    """True when a run's `metric_kv` entries still place it up to `value` (it may have been
+    written between the aggregation and the fetch)."""
+    prefix = order.key + SEP
+    mine = next((e for e in entries if e.startswith(prefix)), None)
+    if mine is None:
+        return False
+    return mine <= value if order.ascending else mine >= value
 
 
 def within(query: dict[str, Any], order: MetricOrder, value: str) -> dict[str, Any]:

@@ -67,10 +67,10 @@ except ImportError:  # pragma: no cover - older MLflow: traces only, spans go to
     COST_COLUMN_BY_KEY, TOKEN_COLUMN_BY_KEY, TRACE_ANALYTICS_COLUMNS_BY_METADATA_KEY = {}, {}, {}
     PROMOTED_TRACE_METADATA_KEYS = frozenset()
 
-    def analytics_columns_from_metadata(metadata: dict[str, str]) -> dict[str, Any]:
+    def analytics_columns_from_metadata(metadata: dict[str, str]) -> dict[str, float | int | str | None]:
         return {}
 
-    def compatibility_metadata_from_columns(row: Any) -> dict[str, str]:
+    def compatibility_metadata_from_columns(sql_trace_info: Any) -> dict[str, str]:
         return {}
 
     def validate_session_id(value: str | None) -> str | None:
@@ -481,7 +481,9 @@ def _span_batch(spans: list[Any]) -> _SpanBatch:
                 if attr_key.startswith(prefix):
                     try:
                         k, v = _validate_trace_tag(attr_key[len(prefix):], str(_try_parse_json_string(attr_value)))
-                        trace_tags[k] = validate_trace_name(v) if k == TraceTagKey.TRACE_NAME else v
+                        if k == TraceTagKey.TRACE_NAME:
+                            validate_trace_name(v)
+                        trace_tags[k] = v
                     except MlflowException:
                         _logger.debug("Skipping invalid trace tag from span attribute %r", attr_key)
     ends = [s.end_time_ns for s in spans if s.end_time_ns is not None]
@@ -673,7 +675,7 @@ class TracesMixin:
     def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
         key, value = _validate_trace_tag(key, value)
         if key == TraceTagKey.TRACE_NAME:
-            value = validate_trace_name(value)
+            validate_trace_name(value)  # raises on an over-long name; a str stays a str
 
         def change(src: dict[str, Any]) -> None:
             src.setdefault("tags", {})[key] = value

@@ -70,6 +70,8 @@ from mlflow_store_es.search_threshold import (
     MAX_WINDOW,
     include_ignored,
     metric_order,
+    run_ids_through,
+    still_within,
     threshold,
     values_body,
     within,
@@ -557,12 +559,20 @@ class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, AbstractStore
         if reached is None or reached[1] > MAX_WINDOW // 2:
             return None
         value, count = reached
-        size = min(MAX_WINDOW, 2 * count + 10)  # more may have arrived since; a full answer means too many
-        hits = self.client.search(self.ix.runs, {"query": within(query, order, value), "size": size,
-                                                 "track_total_hits": False}).get("hits", {}).get("hits", [])
-        if len(hits) >= size:
-            return None
-        candidates = [run_from_doc(h["_source"]) for h in hits]
+        ids = run_ids_through(answer, value)
+        if ids is not None:  # every run up to the threshold is listed: fetch exactly those
+            docs = self.client.mget(self.ix.runs, ids)
+            sources = [d["_source"] for d in docs if d is not None]
+            if len(sources) < len(ids) or not all(still_within(s.get("metric_kv") or [], order, value) for s in sources):
+                return None  # deleted or re-logged since the aggregation
+        else:
+            size = min(MAX_WINDOW, 2 * count + 10)  # more may have arrived since; a full answer means too many
+            hits = self.client.search(self.ix.runs, {"query": within(query, order, value), "size": size,
+                                                     "track_total_hits": False}).get("hits", {}).get("hits", [])
+            if len(hits) >= size:
+                return None
+            sources = [h["_source"] for h in hits]
+        candidates = [run_from_doc(src) for src in sources]
         ordered = SearchUtils.sort(SearchUtils.filter(candidates, filter_string), order_by)
         if len(ordered) < need:
             return None
