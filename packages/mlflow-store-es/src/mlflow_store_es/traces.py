@@ -80,6 +80,15 @@ except ImportError:  # pragma: no cover - older MLflow: traces only, spans go to
         return value
 
 _logger = logging.getLogger(__name__)
+
+
+def _checked_trace_name(name: str) -> str:
+    """MLflow's validated trace name (it raises on an over-long one); typed `str | None` there
+    because None passes through, so a str in is a str out."""
+    checked = validate_trace_name(name)
+    return name if checked is None else checked
+
+
 MAX_TRACE_LINKS_PER_REQUEST = 100
 _CAS_ATTEMPTS = 100
 _SPAN_SEARCH_TIMESTAMP_TOLERANCE_MS = 10_000  # as SqlAlchemyStore: spans may start a little before their trace
@@ -481,9 +490,7 @@ def _span_batch(spans: list[Any]) -> _SpanBatch:
                 if attr_key.startswith(prefix):
                     try:
                         k, v = _validate_trace_tag(attr_key[len(prefix):], str(_try_parse_json_string(attr_value)))
-                        if k == TraceTagKey.TRACE_NAME:
-                            validate_trace_name(v)
-                        trace_tags[k] = v
+                        trace_tags[k] = _checked_trace_name(v) if k == TraceTagKey.TRACE_NAME else v
                     except MlflowException:
                         _logger.debug("Skipping invalid trace tag from span attribute %r", attr_key)
     ends = [s.end_time_ns for s in spans if s.end_time_ns is not None]
@@ -675,7 +682,7 @@ class TracesMixin:
     def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
         key, value = _validate_trace_tag(key, value)
         if key == TraceTagKey.TRACE_NAME:
-            validate_trace_name(value)  # raises on an over-long name; a str stays a str
+            value = _checked_trace_name(value)
 
         def change(src: dict[str, Any]) -> None:
             src.setdefault("tags", {})[key] = value

@@ -194,6 +194,7 @@ def tags_and_links(rec: Recorder) -> None:
     rec.call("set_trace_tag 9000 chars (truncated)", lambda: s.set_trace_tag(trace_id(3), "long", "x" * 9000))
     rec.call("set_trace_tag overwrite", lambda: s.set_trace_tag(trace_id(1), "k", "v2"))
     rec.call("set_trace_tag name", lambda: s.set_trace_tag(trace_id(4), "mlflow.traceName", "renamed"))
+    rec.call("set_trace_tag over-long name", lambda: s.set_trace_tag(trace_id(4), "mlflow.traceName", "n" * 9000))
     rec.call("set_trace_tag missing trace (name)", lambda: s.set_trace_tag(trace_id(999), "mlflow.traceName", "x"))
     rec.call("set_trace_tag bad key", lambda: s.set_trace_tag(trace_id(1), "", "v"))
     rec.call("delete_trace_tag", lambda: s.delete_trace_tag(trace_id(1), "team"))
