@@ -9,7 +9,7 @@ MLFLOW ?=
 PYTEST_ARGS ?=
 PACKAGES := $(sort $(notdir $(wildcard packages/*)))
 
-.PHONY: help install test test-integration lint typecheck isolation build compat demo bench new-plugin clean testenv-down
+.PHONY: help install test test-integration lint typecheck isolation build compat upgrade-mlflow demo bench new-plugin clean testenv-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -29,9 +29,10 @@ test: install ## all unit tests with pytest -n auto (or PKG=<dist>), then the is
 test-integration: install ## every wheel in one fresh venv against a real mlflow server (tests-integration/)
 	@bash tests-integration/run.sh
 
-lint: install ## ruff, plus the import-boundary check (no plugin imports another)
+lint: install ## ruff, the import-boundary check (no plugin imports another), no private MLflow name outside mlflow_compat.py
 	$(VENV)/bin/ruff check .
 	$(PY) tools/check_isolation.py --imports-only
+	$(PY) tools/check_private_imports.py
 
 typecheck: install ## mypy over shared/ and every package
 	$(VENV)/bin/mypy shared/src $(foreach p,$(PACKAGES),packages/$(p)/src)
@@ -44,9 +45,16 @@ build: install ## wheels + sdists for shared and every package into dist/, then 
 	@for d in shared $(addprefix packages/,$(PACKAGES)); do $(VENV)/bin/python -m build -q --installer uv -o dist $$d >/dev/null || exit 1; done
 	$(VENV)/bin/twine check dist/*
 
-compat: install ## run PKG's tests (default: all) against MLFLOW=<version> in a separate venv
-	@test -n "$(MLFLOW)" || { echo "usage: make compat MLFLOW=3.0.1 [PKG=mlflow-store-es]"; exit 2; }
+compat: install ## run PKG's tests (default: all) against MLFLOW=<version>|latest|pre in a separate venv
+	@test -n "$(MLFLOW)" || { echo "usage: make compat MLFLOW=3.0.1|latest|pre [PKG=mlflow-store-es]"; exit 2; }
 	@bash tools/compat.sh "$(MLFLOW)" "$(PKG)"
+
+upgrade-mlflow: ## move the lock (constraints.txt) to the newest MLflow, run every test, stamp the READMEs
+	@old=$$(python3 tools/mlflow_lock.py version); new=$$(python3 tools/mlflow_lock.py compile --upgrade-mlflow); \
+	  echo "# lock: MLflow $$old -> $$new"; \
+	  $(MAKE) --no-print-directory test && python3 tools/mlflow_lock.py stamp && \
+	  echo "# MLflow $$new passes; commit constraints.txt and the READMEs" || \
+	  { echo "# MLflow $$new fails: fix it, or 'git checkout constraints.txt' to stay on $$old"; exit 1; }
 
 demo: install ## start an MLflow server with the ready plugins and log an example run; prints the URL
 	@$(PY) tools/demo.py

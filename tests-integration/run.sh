@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make test-integration: every wheel (built, not editable) + MLflow in one fresh venv, `pip check`,
-# then the integration suite against real servers. MLFLOW_VERSION=<v> pins MLflow (floor runs).
+# then the integration suite against real servers. MLFLOW_VERSION=<v> pins MLflow (floor runs; default: the lock's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-system.sh
@@ -13,7 +13,8 @@ echo "# building wheels" >&2
 for d in shared tools/testenv-lib packages/*/; do uv build -q --wheel -o "$wheels" "$d"; done
 uv venv -q "$venv" --python "${PYTHON:-python3}"
 pins=()
-if [ -n "${MLFLOW_VERSION:-}" ]; then pins+=("mlflow==$MLFLOW_VERSION"); else pins+=("mlflow<4"); fi
+# default: the MLflow of the lock (constraints.txt), which `make upgrade-mlflow` moves
+pins+=("mlflow==${MLFLOW_VERSION:-$(python3 tools/mlflow_lock.py version)}")
 # every plugin with all its optional extras, so each scheme/backend can resolve
 specs=()
 for w in "$wheels"/*.whl; do

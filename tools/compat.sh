@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# make compat MLFLOW=<version> [PKG=<dist>]: run tests against one MLflow version in its own venv.
+# make compat MLFLOW=<version>|latest|pre [PKG=<dist>]: run tests against one MLflow version in its own venv.
+# `latest` is the newest release on PyPI (whatever the lock says); `pre` the newest pre-release when PyPI
+# has one newer than that (else there is nothing to test, and it says so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-version="$1"; pkg="${2:-}"
+spec="$1"; pkg="${2:-}"
+version=$(python3 tools/mlflow_lock.py resolve "$spec")
+if [ -z "$version" ]; then
+  echo "# MLflow $spec: PyPI has no pre-release newer than $(python3 tools/mlflow_lock.py resolve latest); nothing to test" >&2
+  exit 0
+fi
+[ "$version" = "$spec" ] || echo "# MLflow $spec is $version" >&2
 venv=".venv-compat-$version"
 [ -x "$venv/bin/python" ] || uv venv -q "$venv" --python "${PYTHON:-python3}"
 override=$(mktemp); echo "mlflow==$version" > "$override"

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Sets up .venv: uv, the latest MLflow, shared/, tools/testenv-lib and every package editable,
-# plus the test tools. Idempotent and quick when nothing changed.
+# Sets up .venv: uv, shared/, tools/testenv-lib and every package editable, plus the test tools, all at
+# the versions of the lock (constraints.txt: MLflow as last tested; `make upgrade-mlflow` moves it).
+# Idempotent and quick when nothing changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-$PWD/.venv}"
 stamp="$VENV/.installed"
-inputs=$(cat requirements-dev.txt shared/pyproject.toml tools/testenv-lib/pyproject.toml packages/*/pyproject.toml | sha256sum | cut -c1-16)
+inputs=$(cat constraints.txt requirements-dev.txt shared/pyproject.toml tools/testenv-lib/pyproject.toml packages/*/pyproject.toml | sha256sum | cut -c1-16)
 bash tools/install-system.sh
 # The k8s test cluster's binaries are built once from Debian's source package and cached
 # (5-10 min on 2 free cores the first time); doing it here keeps it out of any test's timeout.
@@ -25,5 +26,5 @@ for p in packages/*/; do
   if [ -n "$extras" ]; then editables+=(-e "${p%/}[$extras]"); else editables+=(-e "${p%/}"); fi
 done
 echo "# installing the dev environment into $VENV" >&2
-uv pip install -q --python "$VENV/bin/python" -r requirements-dev.txt "${editables[@]}"
+uv pip install -q --python "$VENV/bin/python" -c constraints.txt -r requirements-dev.txt "${editables[@]}"
 echo "$inputs" > "$stamp"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
@@ -60,25 +59,13 @@ def test_bad_filter_is_400(server_url: str) -> None:
 def fluent_on(server_url: str):
     """Point MLflow's fluent API at the server for one test, then back."""
     import mlflow
-    from mlflow.tracking._model_registry import utils as registry_utils
-    from mlflow.tracking._tracking_service import utils as tracking_utils
 
-    # MLflow 3 also exports these as MLFLOW_TRACKING_URI / MLFLOW_REGISTRY_URI: restore both the
-    # module globals and the environment, or later tests and their subprocesses inherit this server.
-    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-    env_before = {k: os.environ.get(k) for k in names}
-    globals_before = (tracking_utils._tracking_uri, registry_utils._registry_uri)
-    mlflow.set_tracking_uri(server_url)
-    mlflow.set_registry_uri(server_url)
-    yield mlflow
-    if mlflow.active_run():
-        mlflow.end_run()
-    tracking_utils._tracking_uri, registry_utils._registry_uri = globals_before
-    for k, v in env_before.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    from mlflow_plugins_shared.testing.mlflow_compat import fluent_uris
+
+    with fluent_uris(server_url):
+        yield mlflow
+        if mlflow.active_run():
+            mlflow.end_run()
 
 
 def test_sklearn_logged_model_round_trip(fluent_on, server_url: str) -> None:

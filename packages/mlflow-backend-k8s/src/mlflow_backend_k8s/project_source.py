@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlflow_backend_k8s.mlflow_compat import check_project
 from mlflow_plugins_shared.errors import config_error, invalid_parameter
 
 PROJECT_ARTIFACT_DIR = "k8s-project"
@@ -49,11 +50,8 @@ def resolve_source(project_uri: str, version: str | None, entry_point: str, para
     if version:
         raise invalid_parameter(f"--version {version!r} only applies to git projects; {project_uri!r} is a "
                                 "local directory")
-    from mlflow.projects import _project_spec
-
     try:
-        project = _project_spec.load_project(str(path))
-        project.get_entry_point(entry_point)._validate_parameters(params)
+        check_project(path, entry_point, params)
     except Exception as e:  # MLflow raises ExecutionException with a readable message
         raise invalid_parameter(f"project {project_uri!r}: {e}") from None
     return ProjectSource(uri=project_uri, version=None, local_dir=path.resolve())

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from mlflow_evaluator_fairness.config import FairnessConfig, bad
+from mlflow_evaluator_fairness.mlflow_compat import raw_model
 
 _logger = logging.getLogger(__name__)
 
@@ -32,16 +33,6 @@ def features_frame(dataset: Any) -> pd.DataFrame:
             data = data.set_axis(names, axis=1)
         return data
     return pd.DataFrame(np.asarray(data), columns=names)
-
-
-def _raw_model(model: Any) -> Any:
-    """The underlying scikit-learn-style model of a pyfunc model, if MLflow exposes it."""
-    try:
-        from mlflow.models.evaluation.default_evaluator import _extract_raw_model
-
-        return _extract_raw_model(model)[1]
-    except Exception:  # private MLflow helper: absent or changed in some version
-        return None
 
 
 def _as_1d(values: Any, what: str, output_column: str | None) -> np.ndarray:
@@ -66,7 +57,7 @@ def _as_1d(values: Any, what: str, output_column: str | None) -> np.ndarray:
 
 def predict(model: Any, X: pd.DataFrame, output_column: str | None) -> tuple[np.ndarray, Any, Any, np.ndarray | None]:
     """(predictions, full model output, probabilities or None, probability classes or None)."""
-    raw = _raw_model(model)
+    raw = raw_model(model)
     if raw is not None and hasattr(raw, "predict"):
         output = raw.predict(X)
     else:

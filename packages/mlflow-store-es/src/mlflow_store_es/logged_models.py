@@ -30,14 +30,13 @@ from mlflow.protos.databricks_pb2 import BAD_REQUEST, INVALID_PARAMETER_VALUE, R
 from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.tracking import SEARCH_LOGGED_MODEL_MAX_RESULTS_DEFAULT
 from mlflow.utils.mlflow_tags import MLFLOW_LOGGED_MODELS
-from mlflow.utils.name_utils import _generate_random_name
 from mlflow.utils.search_utils import SearchLoggedModelsPaginationToken
 from mlflow.utils.time import get_current_time_millis
 from mlflow.utils.uri import append_to_uri_path
-from mlflow.utils.validation import _validate_logged_model_name, _validate_tag
 
 from mlflow_store_es.client import dumps
 from mlflow_store_es.codec import doc_id, sanitize_value
+from mlflow_store_es.mlflow_compat import _generate_random_name, _validate_logged_model_name, _validate_tag
 from mlflow_store_es.search_pushdown import LONG, SEP, kv
 
 MODELS_FOLDER_NAME = "models"

@@ -1,38 +1,117 @@
-"""Names this store uses that older MLflow 3.x releases lack (the floor is 3.0)."""
+"""Every private MLflow name this store uses, in one place (``make lint`` refuses them anywhere else).
+
+MLflow renames and removes underscore names between minor releases (3.18 dropped
+``_validate_model_alias_name``). Each name is taken from MLflow where the installed release has it,
+under every name it has had; where none is there, this module carries our own equivalent, which
+``tests/test_mlflow_compat.py`` holds to MLflow's behaviour. Names needed only by features that older
+releases lack are imported on first use, so importing the store never fails on the floor (3.0).
+"""
 
 from __future__ import annotations
 
+import importlib
+import re
+from typing import Any
+
+from mlflow.entities.dataset_summary import _DatasetSummary
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+from mlflow.store.artifact.utils.models import _parse_model_uri
+from mlflow.utils.mlflow_tags import _get_run_name_from_tags
+from mlflow.utils.name_utils import _generate_random_name, _generate_unique_integer_id
+from mlflow.utils.validation import (
+    _validate_batch_log_data,
+    _validate_batch_log_limits,
+    _validate_dataset_inputs,
+    _validate_experiment_artifact_location_length,
+    _validate_experiment_id,
+    _validate_experiment_name,
+    _validate_experiment_tag,
+    _validate_logged_model_name,
+    _validate_metric_name,
+    _validate_model_name,
+    _validate_model_renaming,
+    _validate_model_version_tag,
+    _validate_param,
+    _validate_param_keys_unique,
+    _validate_registered_model_tag,
+    _validate_run_id,
+    _validate_tag,
+    _validate_tag_name,
+    _validate_trace_tag,
+)
 
-try:
-    from mlflow.utils.validation import _REGISTERED_MODEL_ALIAS_LATEST
-except ImportError:  # MLflow < 3.x where "latest" was not yet a reserved alias name constant
-    _REGISTERED_MODEL_ALIAS_LATEST = "latest"
 
-try:
-    from mlflow.utils.validation import _parse_experiment_id
-except ImportError:
+def _first(module: str, *names: str) -> Any:
+    """The first of ``names`` that ``module`` defines on the installed MLflow, else None."""
+    mod = importlib.import_module(module)
+    for name in names:
+        if hasattr(mod, name):
+            return getattr(mod, name)
+    return None
 
-    def _parse_experiment_id(experiment_id: str | int) -> int:
-        try:
-            return int(experiment_id)
-        except (ValueError, TypeError):
-            raise MlflowException(f"Invalid experiment ID '{experiment_id}'. Experiment ID must be a valid integer.",
-                                  INVALID_PARAMETER_VALUE) from None
 
-try:
-    from mlflow.utils.validation import _validate_model_alias_name_reserved
-except ImportError:
-    import re
+def _lazy(module: str, name: str) -> Any:
+    """``module.name``, imported on call: for names of features that MLflow 3.0 lacks."""
+    return getattr(importlib.import_module(module), name)
 
-    _VERSION_ALIAS = re.compile(r"^[vV]\d+$")
 
-    def _validate_model_alias_name_reserved(model_alias_name):  # type: ignore[no-untyped-def]
-        if model_alias_name.lower() == "latest":
-            raise MlflowException("'latest' alias name (case insensitive) is reserved.", INVALID_PARAMETER_VALUE)
-        if _VERSION_ALIAS.match(model_alias_name):
-            raise MlflowException(f"Version alias name '{model_alias_name}' is reserved.", INVALID_PARAMETER_VALUE)
+_REGISTERED_MODEL_ALIAS_LATEST: str = _first("mlflow.utils.validation", "_REGISTERED_MODEL_ALIAS_LATEST") or "latest"
+
+# Alias names as MLflow 3.0-3.18 accept them (`_REGISTERED_MODEL_ALIAS_REGEX`, length 255).
+_ALIAS_CHARS = re.compile(r"^[\w\-]*$")
+_VERSION_ALIAS = re.compile(r"^[vV]\d+$")
+_MAX_ALIAS_LENGTH = 255
+
+
+def _own_validate_alias_name(alias: str | None) -> None:
+    if alias is None or alias == "":
+        raise MlflowException("Registered model alias name cannot be empty.", INVALID_PARAMETER_VALUE)
+    if not _ALIAS_CHARS.fullmatch(alias):
+        raise MlflowException(f"Invalid alias name: '{alias}'. Names may only contain alphanumerics, underscores "
+                              "(_), and dashes (-).", INVALID_PARAMETER_VALUE)
+    if len(alias) > _MAX_ALIAS_LENGTH:
+        raise MlflowException(f"Registered model alias name '{alias[:250]}' had length {len(alias)}, which exceeded "
+                              f"length limit of {_MAX_ALIAS_LENGTH}", INVALID_PARAMETER_VALUE)
+
+
+def _own_validate_alias_name_reserved(alias: str) -> None:
+    if alias.lower() == "latest":
+        raise MlflowException("'latest' alias name (case insensitive) is reserved.", INVALID_PARAMETER_VALUE)
+    if _VERSION_ALIAS.fullmatch(alias):
+        raise MlflowException(f"Version alias name '{alias}' is reserved.", INVALID_PARAMETER_VALUE)
+
+
+# 3.18 renamed `_validate_model_alias_name` to `_validate_alias_name(alias, resource_type=...)`; in 3.0
+# the reserved-name check was part of it and `_validate_model_alias_name_reserved` did not exist.
+_mlflow_alias_name = _first("mlflow.utils.validation", "_validate_alias_name", "_validate_model_alias_name")
+_mlflow_alias_name_reserved = _first("mlflow.utils.validation", "_validate_alias_name_reserved",
+                                     "_validate_model_alias_name_reserved")
+
+
+def _validate_model_alias_name(alias: str) -> None:
+    """Characters and length of a registered model's alias (not the reserved names)."""
+    if _mlflow_alias_name is not None:
+        _mlflow_alias_name(alias)
+    else:
+        _own_validate_alias_name(alias)
+
+
+def _validate_model_alias_name_reserved(alias: str) -> None:
+    """Refuse ``latest`` and version-shaped aliases such as ``v3``."""
+    (_mlflow_alias_name_reserved or _own_validate_alias_name_reserved)(alias)
+
+
+def _parse_experiment_id(experiment_id: str | int | None) -> int:
+    """MLflow's ``_parse_experiment_id`` (3.2+), or the same int parse with the same error."""
+    mlflow_parse = _first("mlflow.utils.validation", "_parse_experiment_id")
+    if mlflow_parse is not None:
+        return int(mlflow_parse(experiment_id))
+    try:
+        return int(experiment_id)  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        raise MlflowException(f"Invalid experiment ID '{experiment_id}'. Experiment ID must be a valid integer.",
+                              INVALID_PARAMETER_VALUE) from None
 
 
 def _validate_model_version(model_version: object) -> int:
@@ -43,4 +122,32 @@ def _validate_model_version(model_version: object) -> int:
     return int(model_version)  # type: ignore[call-overload]
 
 
-__all__ = ["_validate_model_version", "_REGISTERED_MODEL_ALIAS_LATEST", "_parse_experiment_id", "_validate_model_alias_name_reserved"]
+# -- names of trace features newer than 3.0, imported on first use --------------------------------
+def _span_aggregation_node(*args: Any) -> Any:
+    return _lazy("mlflow.store.tracking.sqlalchemy_store", "_span_aggregation_node")(*args)
+
+
+def _try_parse_json_string(value: Any) -> Any:
+    return _lazy("mlflow.store.tracking.sqlalchemy_store", "_try_parse_json_string")(value)
+
+
+def _get_truncated_preview(*args: Any, **kwargs: Any) -> Any:
+    return _lazy("mlflow.tracing.utils.truncation", "_get_truncated_preview")(*args, **kwargs)
+
+
+def _resolve_experiment_ids_and_locations(experiment_ids: Any, locations: Any) -> Any:
+    return _lazy("mlflow.utils.validation", "_resolve_experiment_ids_and_locations")(experiment_ids, locations)
+
+
+__all__ = [
+    "_DatasetSummary", "_REGISTERED_MODEL_ALIAS_LATEST", "_generate_random_name", "_generate_unique_integer_id",
+    "_get_run_name_from_tags", "_get_truncated_preview", "_parse_experiment_id", "_parse_model_uri",
+    "_resolve_experiment_ids_and_locations", "_span_aggregation_node", "_try_parse_json_string",
+    "_validate_batch_log_data", "_validate_batch_log_limits", "_validate_dataset_inputs",
+    "_validate_experiment_artifact_location_length", "_validate_experiment_id", "_validate_experiment_name",
+    "_validate_experiment_tag", "_validate_logged_model_name", "_validate_metric_name", "_validate_model_alias_name",
+    "_validate_model_alias_name_reserved", "_validate_model_name", "_validate_model_renaming",
+    "_validate_model_version", "_validate_model_version_tag", "_validate_param", "_validate_param_keys_unique",
+    "_validate_registered_model_tag", "_validate_run_id", "_validate_tag", "_validate_tag_name",
+    "_validate_trace_tag",
+]

@@ -38,14 +38,6 @@ from mlflow.store.model_registry import (
 from mlflow.store.model_registry.abstract_store import AbstractStore as AbstractRegistryStore
 from mlflow.utils.search_utils import SearchModelUtils, SearchModelVersionUtils, SearchUtils
 from mlflow.utils.time import get_current_time_millis
-from mlflow.utils.validation import (
-    _validate_model_alias_name,
-    _validate_model_name,
-    _validate_model_renaming,
-    _validate_model_version_tag,
-    _validate_registered_model_tag,
-    _validate_tag_name,
-)
 
 from mlflow_plugins_shared.strict import StrictMixin
 from mlflow_store_es.client import dumps
@@ -53,8 +45,15 @@ from mlflow_store_es.codec import doc_id
 from mlflow_store_es.connection import connect
 from mlflow_store_es.mlflow_compat import (
     _REGISTERED_MODEL_ALIAS_LATEST,
+    _parse_model_uri,
+    _validate_model_alias_name,
     _validate_model_alias_name_reserved,
+    _validate_model_name,
+    _validate_model_renaming,
     _validate_model_version,
+    _validate_model_version_tag,
+    _validate_registered_model_tag,
+    _validate_tag_name,
 )
 
 
@@ -328,8 +327,6 @@ class EsRegistryStore(StrictMixin, AbstractRegistryStore):
         storage_location = source
         if urllib.parse.urlparse(source).scheme == "models":
             # As MLflow's SQL registry: a logged model's artifacts and source run, or another version's location.
-            from mlflow.store.artifact.utils.models import _parse_model_uri
-
             try:
                 parsed = _parse_model_uri(source)
                 if parsed.model_id is not None:

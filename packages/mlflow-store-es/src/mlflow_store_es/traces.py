@@ -37,12 +37,18 @@ from mlflow.tracing.constant import TraceMetadataKey, TraceTagKey
 from mlflow.utils.mlflow_tags import MLFLOW_ARTIFACT_LOCATION
 from mlflow.utils.search_utils import SearchTraceUtils
 from mlflow.utils.uri import append_to_uri_path
-from mlflow.utils.validation import _validate_trace_tag
 
 from mlflow_plugins_shared.errors import MlflowNotImplementedException
 from mlflow_store_es.client import dumps, raise_item_errors
 from mlflow_store_es.codec import doc_id
-from mlflow_store_es.mlflow_compat import _parse_experiment_id
+from mlflow_store_es.mlflow_compat import (
+    _get_truncated_preview,
+    _parse_experiment_id,
+    _resolve_experiment_ids_and_locations,
+    _span_aggregation_node,
+    _try_parse_json_string,
+    _validate_trace_tag,
+)
 from mlflow_store_es.search_pushdown import LONG, SEP, kv
 
 try:  # MLflow >= 3.17: spans in the tracking store, promoted token/cost/session columns
@@ -455,7 +461,6 @@ class _SpanBatch:
 
 def _span_batch(spans: list[Any]) -> _SpanBatch:
     from mlflow.entities.span_status import SpanStatusCode
-    from mlflow.store.tracking.sqlalchemy_store import _span_aggregation_node, _try_parse_json_string
     from mlflow.tracing.constant import GenAiSemconvKey
     from mlflow.tracing.otel.translation import translate_span_when_storing
     from mlflow.tracing.utils import TraceJSONEncoder, aggregate_cost_from_span_nodes, aggregate_usage_from_span_nodes
@@ -503,8 +508,6 @@ def _span_batch(spans: list[Any]) -> _SpanBatch:
 
 
 def _stored_nodes(span_docs: list[dict[str, Any]], skip: set[str], key: str) -> list[Any]:
-    from mlflow.store.tracking.sqlalchemy_store import _span_aggregation_node
-
     nodes = []
     for d in span_docs:
         if d["span_id"] in skip:
@@ -520,7 +523,6 @@ def _stored_nodes(span_docs: list[dict[str, Any]], skip: set[str], key: str) -> 
 def _apply_span_batch(src: dict[str, Any], batch: _SpanBatch, created: bool, stored: list[dict[str, Any]]) -> None:
     """SqlAlchemyStore._log_spans_once phase 5 on one trace doc."""
     from mlflow.tracing.utils import aggregate_cost_from_span_nodes, aggregate_usage_from_span_nodes
-    from mlflow.tracing.utils.truncation import _get_truncated_preview
 
     meta = src.setdefault("trace_metadata", {})
     tags = src.setdefault("tags", {})
@@ -716,8 +718,6 @@ class TracesMixin:
                       max_results: int = SEARCH_TRACES_DEFAULT_MAX_RESULTS, order_by: list[str] | None = None,
                       page_token: str | None = None, model_id: str | None = None,
                       locations: list[str] | None = None) -> tuple[list[TraceInfo], str | None]:
-        from mlflow.utils.validation import _resolve_experiment_ids_and_locations
-
         locations = _resolve_experiment_ids_and_locations(experiment_ids, locations)
         if max_results is None or not isinstance(max_results, int) or max_results < 1:
             raise MlflowException(f"Invalid value {max_results} for parameter 'max_results' supplied. It must be "

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from mlflow.entities import Experiment, Metric, Run, RunInfo, RunStatus, ViewType
-from mlflow.entities.dataset_summary import _DatasetSummary
 from mlflow.entities.lifecycle_stage import LifecycleStage
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import (
@@ -29,26 +28,10 @@ from mlflow.protos.databricks_pb2 import (
 from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.tracking import SEARCH_MAX_RESULTS_DEFAULT, SEARCH_MAX_RESULTS_THRESHOLD
 from mlflow.store.tracking.abstract_store import AbstractStore
-from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT, MLFLOW_RUN_NAME, _get_run_name_from_tags
-from mlflow.utils.name_utils import _generate_random_name, _generate_unique_integer_id
+from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT, MLFLOW_RUN_NAME
 from mlflow.utils.search_utils import SearchExperimentsUtils, SearchUtils
 from mlflow.utils.time import get_current_time_millis
 from mlflow.utils.uri import append_to_uri_path, resolve_uri_if_local
-from mlflow.utils.validation import (
-    _validate_batch_log_data,
-    _validate_batch_log_limits,
-    _validate_dataset_inputs,
-    _validate_experiment_artifact_location_length,
-    _validate_experiment_id,
-    _validate_experiment_name,
-    _validate_experiment_tag,
-    _validate_metric_name,
-    _validate_param,
-    _validate_param_keys_unique,
-    _validate_run_id,
-    _validate_tag,
-    _validate_tag_name,
-)
 
 from mlflow_plugins_shared.strict import SERVER_CALLED_UNDECLARED, StrictMixin
 from mlflow_store_es.client import raise_item_errors
@@ -65,6 +48,25 @@ from mlflow_store_es.codec import (
 from mlflow_store_es.connection import connect
 from mlflow_store_es.logged_models import LoggedModelsMixin
 from mlflow_store_es.metric_packs import history, pack_lines
+from mlflow_store_es.mlflow_compat import (
+    _DatasetSummary,
+    _generate_random_name,
+    _generate_unique_integer_id,
+    _get_run_name_from_tags,
+    _validate_batch_log_data,
+    _validate_batch_log_limits,
+    _validate_dataset_inputs,
+    _validate_experiment_artifact_location_length,
+    _validate_experiment_id,
+    _validate_experiment_name,
+    _validate_experiment_tag,
+    _validate_metric_name,
+    _validate_param,
+    _validate_param_keys_unique,
+    _validate_run_id,
+    _validate_tag,
+    _validate_tag_name,
+)
 from mlflow_store_es.search_pushdown import index_fields, prefilter
 from mlflow_store_es.search_threshold import (
     MAX_WINDOW,

@@ -10,6 +10,8 @@ import importlib.metadata
 import warnings
 from typing import Any
 
+from mlflow_plugins_shared.testing import mlflow_compat
+
 
 def entry_point(group: str, name: str) -> importlib.metadata.EntryPoint:
     matches = [ep for ep in importlib.metadata.entry_points(group=group) if ep.name == name]
@@ -28,17 +30,13 @@ def _no_plugin_warnings(fn: Any, *args: Any) -> Any:
 
 
 def tracking_store_builder(scheme: str) -> Any:
-    from mlflow.tracking._tracking_service import utils
-
-    registry = utils.TrackingStoreRegistry()
+    registry = mlflow_compat.tracking_store_registry()
     _no_plugin_warnings(registry.register_entrypoints)
     return registry.get_store_builder(f"{scheme}://placeholder")
 
 
 def registry_store_builder(scheme: str) -> Any:
-    from mlflow.tracking._model_registry.registry import ModelRegistryStoreRegistry
-
-    registry = ModelRegistryStoreRegistry()
+    registry = mlflow_compat.model_registry_store_registry()
     _no_plugin_warnings(registry.register_entrypoints)
     return registry.get_store_builder(f"{scheme}://placeholder")
 
@@ -99,8 +97,6 @@ def model_evaluator(name: str) -> Any:
 
 
 def server_app(name: str) -> Any:
-    from mlflow.server import _find_app
-
-    value = _find_app(name)
+    value = mlflow_compat.find_app(name)
     module, _, attr = value.partition(":")
     return getattr(importlib.import_module(module), attr)
