@@ -3,17 +3,16 @@
 import types
 
 from mlflow_app_rbac.app import RbacApp
+from mlflow_app_rbac.mlflow_compat import find_app, is_factory
 
 from mlflow_plugins_shared.testing import entry_points
 
 
 def test_server_app_rbac_is_an_app_object_not_a_factory():
-    from mlflow.server import _find_app, _is_factory
-
     app = entry_points.server_app("rbac")
     assert isinstance(app, RbacApp) and not isinstance(app, types.FunctionType)
     # so MLflow adds neither `()` (gunicorn) nor `--call` (waitress) nor `--factory` (uvicorn)
-    assert _is_factory(_find_app("rbac")) is False
+    assert is_factory(find_app("rbac")) is False
 
 
 def test_uvicorn_loads_it_as_asgi2_and_its_factory_probe_gets_a_type_error():

@@ -42,15 +42,14 @@ def _serves_asgi() -> bool:
 
 def _prepare(app: Any = None) -> tuple[Any, Gate]:
     from mlflow.server import app as mlflow_flask_app
-    from mlflow.server.handlers import STATIC_PREFIX_ENV_VAR, _add_static_prefix
-
+    from mlflow_app_rbac.mlflow_compat import add_static_prefix, static_prefix_env_var
     from mlflow_app_rbac.store import RbacStore
 
     flask_app = app if app is not None else mlflow_flask_app
     cfg = load_config()
-    gate = Gate(cfg, RbacStore(cfg.database_uri), os.environ.get(STATIC_PREFIX_ENV_VAR, ""))
+    gate = Gate(cfg, RbacStore(cfg.database_uri), os.environ.get(static_prefix_env_var(), ""))
     if not getattr(flask_app, "_mlflow_rbac_registered", False):
-        register(flask_app, gate, _add_static_prefix)
+        register(flask_app, gate, add_static_prefix)
         flask_app._mlflow_rbac_registered = True  # type: ignore[attr-defined,union-attr]
     return flask_app, gate
 

@@ -120,6 +120,8 @@ class RbacASGI:
                        body: bytes | None) -> None:
         if decision.new_query is not None:
             scope = {**scope, "query_string": decision.new_query.encode("latin-1")}
+        if decision.asgi_state:
+            scope = {**scope, "state": {**(scope.get("state") or {}), **decision.asgi_state}}
         if body is not None:
             payload = decision.new_body if decision.new_body is not None else body
             headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]

@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 
+from mlflow_app_rbac.permissions import RESOURCE_TYPES
 from mlflow_plugins_shared.redact import redact_text, redact_uri
 
 
@@ -22,8 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     for name in ("grant", "revoke"):
         g = sub.add_parser(name)
-        g.add_argument("resource_type", choices=["experiment", "registered_model"])
-        g.add_argument("resource_id")
+        g.add_argument("resource_type", choices=list(RESOURCE_TYPES))
+        g.add_argument("resource_id", help="experiment id, model name, skill ('name' or '@organization/name') "
+                                           "or organization")
         who = g.add_mutually_exclusive_group(required=True)
         who.add_argument("--user")
         who.add_argument("--group")

@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from mlflow_app_rbac import graphql_guard, paths, resources, routes, search_paging
+from mlflow.exceptions import MlflowException
+
+from mlflow_app_rbac import graphql_guard, paths, resources, routes, search_paging, skill_access, skills
 from mlflow_app_rbac.audit import AuditLog
 from mlflow_app_rbac.config import RbacConfig
 from mlflow_app_rbac.identity import Authenticator, AuthError, Principal, TtlCache
-from mlflow_app_rbac.permissions import EXPERIMENT, REGISTERED_MODEL, Permission
+from mlflow_app_rbac.permissions import EXPERIMENT, REGISTERED_MODEL, SKILL, Permission
 from mlflow_app_rbac.routes import Rule
 from mlflow_app_rbac.store import RbacStore
 
@@ -66,6 +68,7 @@ class Allow:
     after: Callable[[int, bytes], bytes | None] | None = None
     resource: str | None = None
     pages: search_paging.Paginator | None = None  # the adapter calls MLflow until it has a full page
+    asgi_state: dict[str, Any] | None = None  # merged into the ASGI scope["state"] (MLflow's request.state)
 
 
 def _camel(name: str) -> str:
@@ -99,6 +102,7 @@ class Gate:
         self.authn = Authenticator(cfg, store)
         self.audit = AuditLog(store if cfg.audit_db else None)
         self._perm_cache = TtlCache(cfg.cache_seconds)
+        self.skills = skill_access.SkillAccess(self.permission, self.readable)
 
     def forget_permissions(self) -> None:
         self._perm_cache.clear()
@@ -218,6 +222,8 @@ class Gate:
             return special(p, data, query, body)
         if rule.check == "authenticated":
             return Allow()
+        if rule.check == "skill":
+            return self._skill_call(p, lambda: self._check_skill(p, rule.permission))
         return self._check_resources(p, data, query)
 
     def _params(self, p: Pending, query: dict[str, list[str]], body: bytes | None) -> Any:
@@ -277,6 +283,14 @@ class Gate:
                 if target is None:
                     if sub_kind == "artifact_path":
                         if principal.is_admin:
+                            continue
+                        skill = skills.from_artifact_path(ident)
+                        if skill is not None:  # uploaded skill content: the skill's role
+                            try:
+                                self.skills.require(principal, skill, need)
+                            except skill_access.SkillDenied as e:
+                                return self.deny(p, 403, "PERMISSION_DENIED", str(e), e.resource)
+                            checked.append(skill_access.label(skill))
                             continue
                         return self.deny(p, 403, "PERMISSION_DENIED",
                                          "artifact paths outside an experiment are for admins only", ident)
@@ -419,6 +433,82 @@ class Gate:
                 self.forget_permissions()
         checked.after = after
         return checked
+
+    # skills (MLflow 3.18) -------------------------------------------------------------------------
+    def _skill_call(self, p: Pending, decide: Callable[[], Allow]) -> Allow | Denial:
+        """Run a skill decision; bad names are 400s, missing roles 403s, and MLflow learns who asks."""
+        assert p.principal is not None
+        try:
+            allow = decide()
+        except skill_access.SkillDenied as e:
+            return self.deny(p, 403, "PERMISSION_DENIED", str(e), e.resource)
+        except MlflowException as e:  # a bad name (400), or the store's own error
+            return self.deny(p, e.get_http_status_code(), str(e.error_code), e.message)
+        allow.asgi_state = {"username": p.principal.name, **(allow.asgi_state or {})}
+        return allow
+
+    def _check_skill(self, p: Pending, need: Permission) -> Allow:
+        assert p.principal is not None
+        skill = skill_access.path_skill(p.params)
+        self.skills.require(p.principal, skill, need)
+        return Allow(resource=skill_access.label(skill))
+
+    def _grant_created(self, principal: Principal, created: list[skills.SkillId]) -> Callable[[int, bytes], None]:
+        def after(status: int, _body: bytes) -> None:
+            if status == 200:
+                for skill in created:
+                    self.grant_creator(principal, SKILL, skill.key)
+        return after
+
+    def _special_skill_search(self, p: Pending, *_: Any) -> Allow | Denial:
+        principal = p.principal
+        assert principal is not None
+
+        def decide() -> Allow:
+            readable = self.skills.readable(principal)
+            if readable is None:
+                return Allow()
+            return Allow(asgi_state={"skill_identity_scope": skill_access.search_scope(readable)},
+                         after=skill_access.filter_search_answer(readable))
+        return self._skill_call(p, decide)
+
+    def _special_skill_create(self, p: Pending, data: Any, *_: Any) -> Allow | Denial:
+        principal = p.principal
+        assert principal is not None
+
+        def decide() -> Allow:
+            skill = skill_access.body_skill(data)
+            self.skills.require_create(principal, skill)
+            return Allow(resource=skill_access.label(skill), after=self._grant_created(principal, [skill]))
+        return self._skill_call(p, decide)
+
+    def _special_skill_register(self, p: Pending, *_: Any) -> Allow | Denial:
+        principal = p.principal
+        assert principal is not None
+
+        def decide() -> Allow:
+            skill = skill_access.path_skill(p.params)
+            exists = self.skills.require_register(principal, skill)
+            return Allow(resource=skill_access.label(skill), asgi_state={"skill_expected_parent_exists": exists},
+                         after=None if exists else self._grant_created(principal, [skill]))
+        return self._skill_call(p, decide)
+
+    def _special_skill_bulk_register(self, p: Pending, data: Any, *_: Any) -> Allow | Denial:
+        principal = p.principal
+        assert principal is not None
+
+        def decide() -> Allow:
+            targets = skill_access.bulk_skills(data)
+            expected = {s.name: self.skills.require_register(principal, s) for s in targets}
+            created = [s for s in targets if not expected[s.name]]
+            return Allow(resource=",".join(skill_access.label(s) for s in targets)[:1024],
+                         asgi_state={"skill_expected_parent_exists": expected},
+                         after=self._grant_created(principal, created) if created else None)
+        return self._skill_call(p, decide)
+
+    def _special_skill_update_version(self, p: Pending, data: Any, *_: Any) -> Allow | Denial:
+        need = Permission.MANAGE if skill_access.deletes_version(data) else Permission.EDIT
+        return self._skill_call(p, lambda: self._check_skill(p, need))
 
 
 def _www_authenticate(problem: str) -> str:

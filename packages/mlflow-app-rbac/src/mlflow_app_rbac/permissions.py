@@ -30,7 +30,9 @@ class Permission(IntEnum):
 
 EXPERIMENT = "experiment"
 REGISTERED_MODEL = "registered_model"
-RESOURCE_TYPES = (EXPERIMENT, REGISTERED_MODEL)
+SKILL = "skill"  # resource id: 'name' or '@organization/name' (mlflow_app_rbac.skills)
+SKILL_ORGANIZATION = "skill_organization"  # resource id: an organization; covers all its skills
+RESOURCE_TYPES = (EXPERIMENT, REGISTERED_MODEL, SKILL, SKILL_ORGANIZATION)
 USER = "user"
 GROUP = "group"
 PRINCIPAL_TYPES = (USER, GROUP)

@@ -1,18 +1,17 @@
-"""Which experiment a run, trace or logged model belongs to (immutable, so cached)."""
+"""Lookups in the running server's stores: which experiment a run, trace or logged model belongs to
+(immutable, so cached), and which skills exist."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 
-
-def _tracking_store() -> Any:
-    from mlflow.server.handlers import _get_tracking_store
-
-    return _get_tracking_store()
+from mlflow_app_rbac.mlflow_compat import get_tracking_store
+from mlflow_app_rbac.skills import SkillId, check_organization
 
 
 def _missing(e: MlflowException) -> bool:
@@ -24,7 +23,7 @@ class NotFound(Exception):
 
 
 def _lookup(kind: str, ident: str) -> str:
-    store = _tracking_store()
+    store = get_tracking_store()
     try:
         if kind == "run":
             return str(store.get_run(ident).info.experiment_id)
@@ -53,3 +52,35 @@ def experiment_of(kind: str, ident: str) -> str | None:
         return _lookup(kind, ident) if kind == "experiment_name" else _cached(kind, ident)
     except NotFound:
         return None
+
+
+# skills (MLflow 3.18+): they come and go, so nothing here is cached ----------------------------
+SKILL_PAGE = 1000  # MLflow's largest skill search page
+
+
+def skill_exists(skill: SkillId) -> bool:
+    try:
+        get_tracking_store().get_skill(name=skill.name, organization=skill.organization)
+    except MlflowException as e:
+        if _missing(e):
+            return False
+        raise
+    return True
+
+
+def skills_of_organizations(organizations: Iterable[str]) -> set[SkillId]:
+    """Every skill of these organizations (one search per organization: MLflow's skill filter has no
+    `organization IN`); organization names are validated when granted, so they quote safely."""
+    found: set[SkillId] = set()
+    store = get_tracking_store()
+    for organization in sorted(set(organizations)):
+        check_organization(organization)
+        token = None
+        while True:
+            page = store.search_skills(filter_string=f"organization = '{organization}'", max_results=SKILL_PAGE,
+                                       page_token=token)
+            found.update(SkillId(s.organization, s.name) for s in page)
+            token = page.token
+            if not token:
+                break
+    return found

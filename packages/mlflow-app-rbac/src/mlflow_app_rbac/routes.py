@@ -13,6 +13,9 @@ Checks:
                  in `fields` lead to; ids come from the query string for GET with a query string,
                  else from the JSON body (exactly as MLflow reads them), or from the URL (`path:`),
                  or a header (`header:`)
+  skill          the caller needs `permission` on the skill named by the URL (`{name}`, and
+                 `{organization}` in the `@{organization}` forms); a grant on the organization
+                 covers its skills
   graphql        every top-level field checked (graphql_guard)
 `special` names extra behaviour in gate.py (search filtering, creator grants, renames).
 """
@@ -41,7 +44,8 @@ class Rule:
     def needs_body(self) -> bool:
         return any(not f.startswith(("path:", "header:", "args:")) for f in self.fields) or self.check == "graphql" \
             or self.special in {"search_runs", "search_ids", "search_traces_v3", "filter_experiments",
-                                "filter_models", "filter_model_versions"}
+                                "filter_models", "filter_model_versions", "skill_create", "skill_bulk_register",
+                                "skill_update_version"}
 
 
 def _rule(check: str, permission: Permission = N, *fields: str, special: str | None = None,
@@ -80,8 +84,55 @@ def apath(p: Permission, *f: str, **kw: object) -> Rule:
     return _rule("artifact_path", p, *(f or ("path:artifact_path",)), **kw)  # type: ignore[arg-type]
 
 
-# (methods, path pattern under /api/, rule). `{x}` = one segment, `{x:path}` = the rest.
 V2, V3 = "2.0/mlflow", "3.0/mlflow"
+
+
+def skill(p: Permission, **kw: object) -> Rule:
+    return _rule("skill", p, "path:name", **kw)  # type: ignore[arg-type]
+
+
+# The Skills registry (MLflow 3.18, FastAPI only), in the order MLflow's router declares its routes:
+# Starlette serves a path with the first route that matches it, and so does `match()` below, so both
+# read the same `{organization}` and `{name}` from it. Roles as in MLflow's basic-auth.
+SK, SKO = f"{V3}/skills", f"{V3}/skills/@{{organization}}/{{name}}"
+SKILL_ROUTES: list[tuple[str, str, Rule]] = [
+    ("POST", SK, _rule("skill", special="skill_create", mutates=True)),
+    ("GET", SK, _rule("skill", special="skill_search")),
+    ("GET", SKO, skill(R)),
+    ("GET", f"{SKO}/versions", skill(R)),
+    ("GET", f"{SK}/{{name}}/versions", skill(R)),
+    ("POST", f"{SKO}/tags", skill(E)),
+    ("DELETE", f"{SKO}/tags/{{key:path}}", skill(E)),
+    ("POST", f"{SKO}/versions/{{version}}/tags", skill(E)),
+    ("DELETE", f"{SKO}/versions/{{version}}/tags/{{key:path}}", skill(M)),
+    ("POST", f"{SK}/{{name}}/tags", skill(E)),
+    ("DELETE", f"{SK}/{{name}}/tags/{{key:path}}", skill(E)),
+    ("POST", f"{SK}/{{name}}/versions/{{version}}/tags", skill(E)),
+    ("DELETE", f"{SK}/{{name}}/versions/{{version}}/tags/{{key:path}}", skill(M)),
+    ("PATCH", f"{SK}/{{name}}", skill(E)),
+    ("PATCH", SKO, skill(E)),
+    ("GET", f"{SK}/{{name}}", skill(R)),
+    ("POST", f"{SK}/{{name}}/versions", skill(E, special="skill_register")),
+    ("POST", f"{SKO}/versions", skill(E, special="skill_register")),
+    ("POST", f"{SK}/bulk-register", _rule("skill", E, special="skill_bulk_register")),
+    ("GET", f"{SK}/{{name}}/versions/{{version}}", skill(R)),
+    ("GET", f"{SKO}/versions/{{version}}", skill(R)),
+    ("GET", f"{SK}/{{name}}/aliases/{{alias}}", skill(R)),
+    ("GET", f"{SKO}/aliases/{{alias}}", skill(R)),
+    ("POST", f"{SK}/{{name}}/aliases", skill(E)),
+    ("POST", f"{SKO}/aliases", skill(E)),
+    ("DELETE", f"{SK}/{{name}}/aliases/{{alias}}", skill(M)),
+    ("DELETE", f"{SKO}/aliases/{{alias}}", skill(M)),
+    ("DELETE", f"{SK}/{{name}}/versions/{{version}}", skill(M)),
+    ("DELETE", f"{SKO}/versions/{{version}}", skill(M)),
+    ("DELETE", f"{SK}/{{name}}", skill(M)),
+    ("DELETE", SKO, skill(M)),
+    # EDIT, or MANAGE when the body sets status "deleted"
+    ("PATCH", f"{SK}/{{name}}/versions/{{version}}", skill(E, special="skill_update_version")),
+    ("PATCH", f"{SKO}/versions/{{version}}", skill(E, special="skill_update_version")),
+]
+
+# (methods, path pattern under /api/, rule). `{x}` = one segment, `{x:path}` = the rest.
 TABLE: list[tuple[str, str, Rule]] = [
     # UI assets and service endpoints
     ("GET", "/", PUBLIC), ("GET", "/static-files/{path:path}", PUBLIC), ("GET", "/build/{path:path}", PUBLIC),
@@ -245,7 +296,7 @@ class Route:
 @lru_cache(maxsize=1)
 def compiled() -> tuple[Route, ...]:
     routes: list[Route] = []
-    for methods, pattern, rule in TABLE + [(m, p, ADMIN) for m, p in ADMIN_FAMILIES]:
+    for methods, pattern, rule in TABLE + SKILL_ROUTES + [(m, p, ADMIN) for m, p in ADMIN_FAMILIES]:
         name = rule.name or pattern
         routes.append(Route(frozenset(methods.split(",")), pattern, _compile(pattern),
                             Rule(name, rule.check, rule.permission, rule.fields, rule.special, rule.mutates)))

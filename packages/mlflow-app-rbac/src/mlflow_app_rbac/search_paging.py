@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from mlflow_app_rbac.logs import logger
+from mlflow_app_rbac.mlflow_compat import get_model_registry_store, get_tracking_store
 from mlflow_app_rbac.permissions import EXPERIMENT, REGISTERED_MODEL
 
 TOKEN_PREFIX = "rbac1."  # noqa: S105 - a marker, not a secret
@@ -93,15 +94,14 @@ _probed: dict[str, bool] = {}
 
 def _probe_call(kind: Kind) -> None:
     from mlflow.entities import ViewType
-    from mlflow.server.handlers import _get_model_registry_store, _get_tracking_store
 
     if kind.resource_type == EXPERIMENT:
-        _get_tracking_store().search_experiments(view_type=ViewType.ALL, max_results=1,
+        get_tracking_store().search_experiments(view_type=ViewType.ALL, max_results=1,
                                                  filter_string="experiment_id IN ('0')")
     elif kind.items_key == "registered_models":
-        _get_model_registry_store().search_registered_models(filter_string="name IN ('rbac-probe')", max_results=1)
+        get_model_registry_store().search_registered_models(filter_string="name IN ('rbac-probe')", max_results=1)
     else:
-        _get_model_registry_store().search_model_versions(filter_string="name IN ('rbac-probe')", max_results=1)
+        get_model_registry_store().search_model_versions(filter_string="name IN ('rbac-probe')", max_results=1)
 
 
 def store_accepts_in(kind: Kind) -> bool:
@@ -120,11 +120,10 @@ def store_accepts_in(kind: Kind) -> bool:
 def _numeric_experiment_ids() -> bool:
     """SQL stores keep experiment ids as integers and reject others in a filter."""
     try:
-        from mlflow.server.handlers import _get_tracking_store
         from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
     except ImportError:  # pragma: no cover
         return False
-    return isinstance(_get_tracking_store(), SqlAlchemyStore)
+    return isinstance(get_tracking_store(), SqlAlchemyStore)
 
 
 def in_values(kind: Kind, readable: set[str]) -> list[str]:

@@ -10,7 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mlflow_app_rbac.permissions import PRINCIPAL_TYPES, RESOURCE_TYPES, Permission
+from mlflow_app_rbac import skills
+from mlflow_app_rbac.permissions import PRINCIPAL_TYPES, RESOURCE_TYPES, SKILL, SKILL_ORGANIZATION, Permission
 from mlflow_plugins_shared.errors import config_error, invalid_parameter, not_found
 from mlflow_plugins_shared.redact import Secret, redact_uri
 
@@ -99,6 +100,12 @@ def _check_resource(resource_type: str, resource_id: str) -> None:
         raise invalid_parameter(f"Invalid resource_type {resource_type!r}; expected one of {', '.join(RESOURCE_TYPES)}")
     if not isinstance(resource_id, str) or not resource_id.strip() or len(resource_id) > 512:
         raise invalid_parameter("resource_id must be a non-empty string of at most 512 characters")
+    if resource_type == SKILL:
+        skills.parse_key(resource_id)
+    elif resource_type == SKILL_ORGANIZATION:
+        skills.check_organization(resource_id)
+        if not resource_id:  # pragma: no cover - refused above
+            raise invalid_parameter("a skill_organization resource_id must name an organization")
 
 
 def _check_principal(principal_type: str, principal: str) -> None:

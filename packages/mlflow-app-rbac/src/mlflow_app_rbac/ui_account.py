@@ -19,7 +19,7 @@ from typing import Any
 from flask import Flask, Response, request
 
 from mlflow_app_rbac.identity import Principal
-from mlflow_app_rbac.permissions import EXPERIMENT, REGISTERED_MODEL, Permission
+from mlflow_app_rbac.permissions import EXPERIMENT, REGISTERED_MODEL, SKILL, Permission
 from mlflow_app_rbac.store import RbacStore
 from mlflow_plugins_shared.errors import permission_denied
 
@@ -39,7 +39,7 @@ def effective_permissions(store: RbacStore, principal: Principal, default: Permi
             best[key] = max(best.get(key, Permission.NONE), g.permission)
     rows = [(rtype, rid, perm) for (rtype, rid), perm in sorted(best.items()) if perm > default]
     if default > Permission.NONE:
-        rows += [(EXPERIMENT, "*", default), (REGISTERED_MODEL, "*", default)]
+        rows += [(EXPERIMENT, "*", default), (REGISTERED_MODEL, "*", default), (SKILL, "*", default)]
     return [{"role_id": 0, "role_name": f"rbac:{principal.name}", "workspace": WORKSPACE, "resource_type": rtype,
              "resource_pattern": rid, "permission": perm.name} for rtype, rid, perm in rows]
 

@@ -1,4 +1,7 @@
-"""WSGI adapter (`--gunicorn-opts` / `--waitress-opts`, and MLflow before 3.3)."""
+"""WSGI adapter (`--gunicorn-opts` / `--waitress-opts`, and MLflow before 3.3).
+
+`Allow.asgi_state` is not passed on here: it is for MLflow's FastAPI routes (the Skills registry),
+which a WSGI server does not serve."""
 
 from __future__ import annotations
 
