@@ -47,12 +47,17 @@ def es_base(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def server_url(engine_base: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+def server_exports(engine_base: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """`mlflow server` with this store for tracking and registry: its URL and its log file."""
     uri = f"{engine_base}/?index_prefix=server"
     scheme = engine_base.split(":", 1)[0]
-    exports = session_service("mlflow", tmp_path_factory, ["--backend-store-uri", uri, "--registry-store-uri", uri],
-                              key=f"mlflow-on-{scheme}")
-    return exports["MLFLOW_TESTENV_MLFLOW_URL"]
+    return session_service("mlflow", tmp_path_factory, ["--backend-store-uri", uri, "--registry-store-uri", uri],
+                           key=f"mlflow-on-{scheme}")
+
+
+@pytest.fixture(scope="session")
+def server_url(server_exports: dict[str, str]) -> str:
+    return server_exports["MLFLOW_TESTENV_MLFLOW_URL"]
 
 
 @pytest.fixture

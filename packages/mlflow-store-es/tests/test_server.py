@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -39,6 +40,19 @@ def test_registry_through_rest(server_url: str) -> None:
     assert client.get_model_version_by_alias(name, "prod").version == "1"
     assert [m.name for m in client.search_registered_models(f"name = '{name}'")] == [name]
     assert client.get_model_version_download_uri(name, "1") == "s3://bucket/model"
+
+
+def test_server_registers_both_stores_without_warning(server_exports: dict[str, str]) -> None:
+    """MLflow turns a store plugin that fails to import into a UserWarning and then answers every registry
+    call with "unsupported URI" (what MLflow 3.18 did to this store before its compat fix)."""
+    url = server_exports["MLFLOW_TESTENV_MLFLOW_URL"]
+    client = MlflowClient(tracking_uri=url, registry_uri=url)
+    name = f"warn-{uuid.uuid4().hex[:8]}"
+    client.create_registered_model(name)
+    assert client.get_registered_model(name).name == name
+    log = Path(server_exports["MLFLOW_TESTENV_MLFLOW_LOG"]).read_text(errors="replace")
+    assert "Failure attempting to register" not in log, log[-3000:]
+    assert "unsupported URI" not in log, log[-3000:]
 
 
 def test_unimplemented_answers_501_not_500(server_url: str) -> None:

@@ -9,8 +9,9 @@ duplicates. Run outputs live in the run doc (`inputs.model_outputs`), so get_run
 Search parses MLflow's own grammar (`search_logged_model_utils.parse_filter_string`) and evaluates
 it with the semantics of MLflow's SqlAlchemyStore on SQLite, which is the reference: case-sensitive
 LIKE, a NULL never matches (not even `!=`), integer columns (`status`, `experiment_id`) compared
-with SQLite's type affinity, nulls last in every ordering, ties broken by creation time (newest
-first) then model id. Where SqlAlchemyStore crashes on bad input (INTERNAL_ERROR) this store
+with SQLite's type affinity, `status` compared by name and a metric filtered and ordered by its latest
+value (highest step, then timestamp: MLflow 3.18's fixes), nulls last in every ordering, ties broken
+by creation time (newest first) then model id. Where SqlAlchemyStore crashes on bad input (INTERNAL_ERROR) this store
 answers INVALID_PARAMETER_VALUE with a message naming the bad value.
 """
 
@@ -191,6 +192,8 @@ def _dataset_match(metric: Metric, datasets: list[dict[str, Any]]) -> bool:
 
 
 def _parse_filter(filter_string: str | None) -> list[Any]:
+    import dataclasses
+
     from mlflow.utils.search_logged_model_utils import EntityType, parse_filter_string
 
     try:
@@ -199,11 +202,33 @@ def _parse_filter(filter_string: str | None) -> list[Any]:
         raise
     except (ValueError, SyntaxError, TypeError) as e:
         raise _invalid(f"Invalid filter string {filter_string!r}: {e}") from None
+    out = []
     for comp in comparisons:
         if comp.entity.type == EntityType.ATTRIBUTE and comp.entity.key not in _COLUMNS:
             raise _invalid(f"Invalid attribute {comp.entity.key!r} in filter string {filter_string!r}. "
                            f"Allowed attributes: {', '.join(sorted(set(_COLUMNS) | set(_ALIASES)))}.")
-    return comparisons
+        if comp.entity.type == EntityType.ATTRIBUTE and comp.entity.key == "status":
+            comp = dataclasses.replace(comp, value=_status_filter_value(comp.op, comp.value))
+        out.append(comp)
+    return out
+
+
+def _status_filter_value(op: str, value: Any) -> Any:
+    """A status is compared by its name (`status = 'READY'`), as SqlAlchemyStore does from MLflow 3.18."""
+    if op not in ("=", "!=", "IN", "NOT IN"):
+        raise _invalid(f"Invalid comparison operator for status: {op}")
+    values = value if op in ("IN", "NOT IN") else (value,)
+    try:
+        statuses = [LoggedModelStatus(v).to_int() for v in values]
+    except ValueError:
+        raise _invalid(f"Unknown model status in filter: {value!r}") from None
+    return statuses if op in ("IN", "NOT IN") else statuses[0]
+
+
+def _latest_point(points: list[Metric]) -> Metric | None:
+    """The point MLflow reads as a metric's value: highest step, then timestamp, then value (MLflow 3.18's
+    SqlAlchemyStore, and how run metrics have always picked their latest value)."""
+    return max(points, key=lambda m: (m.step, m.timestamp, m.value)) if points else None
 
 
 def _clause_matches(model: _Model, comp: Any, datasets: list[dict[str, Any]] | None) -> bool:
@@ -213,9 +238,9 @@ def _clause_matches(model: _Model, comp: Any, datasets: list[dict[str, Any]] | N
     if kind == EntityType.ATTRIBUTE:
         numeric = key in ("creation_timestamp_ms", "last_updated_timestamp_ms")
         return _compare(model.column(key), op, value, integer_column=key in _INTEGER_COLUMNS, numeric=numeric)
-    if kind == EntityType.METRIC:
-        return any(m.key == key and _compare(m.value, op, value, numeric=True)
-                   and (not datasets or _dataset_match(m, datasets)) for m in model.metrics)
+    if kind == EntityType.METRIC:  # the latest value on the datasets, as `order_by` reads it
+        latest = _latest_point([m for m in model.metrics if m.key == key and (not datasets or _dataset_match(m, datasets))])
+        return latest is not None and _compare(latest.value, op, value, numeric=True)
     entries = model.src.get("params" if kind == EntityType.PARAM else "tags") or {}
     return key in entries and _compare(entries[key], op, value)
 
@@ -262,27 +287,25 @@ class _Order:
                 raise _invalid(f"Invalid order by field name: {field}")
             self.column = column
 
-    def value(self, model: _Model) -> Any:
+    def value(self, model: _Model, datasets: list[dict[str, Any]] | None) -> Any:
         if self.column is not None:
             return model.column(self.column)
-        points = [m for m in model.metrics if m.key == self.metric
+        points = [m for m in model.metrics if m.key == self.metric and (not datasets or _dataset_match(m, datasets))
                   and (self.dataset_name is None or m.dataset_name == self.dataset_name)
                   and (self.dataset_digest is None or m.dataset_digest == self.dataset_digest)]
-        if not points:
-            return None
-        # SqlAlchemyStore: the latest point by timestamp DESC, step DESC, run_id ASC
-        best = min(points, key=lambda m: (-m.timestamp, -m.step, m.run_id or ""))
-        return best.value
+        latest = _latest_point(points)
+        return None if latest is None else latest.value
 
 
-def _sort(models: list[_Model], orders: list[_Order]) -> list[_Model]:
+def _sort(models: list[_Model], orders: list[_Order], datasets: list[dict[str, Any]] | None) -> list[_Model]:
+    """Nulls last; a metric by its latest point on the search's `datasets` and the clause's own dataset."""
     keys = list(orders)
     if not any(o.column == "creation_timestamp_ms" for o in keys):
         keys.append(_Order({"field_name": "creation_timestamp", "ascending": False}))
     if not any(o.column == "model_id" for o in keys):
         keys.append(_Order({"field_name": "model_id"}))
 
-    values = {id(m): [order.value(m) for order in keys] for m in models}  # once per model, not per comparison
+    values = {id(m): [order.value(m, datasets) for order in keys] for m in models}  # once per model, not per comparison
 
     def cmp(a: _Model, b: _Model) -> int:
         for order, x, y in zip(keys, values[id(a)], values[id(b)], strict=True):
@@ -550,7 +573,7 @@ class LoggedModelsMixin:
         if datasets and not has_metric_filter:
             candidates = [c for c in candidates if any(_dataset_match(m, datasets) for m in c.metrics)]
         matched = [c for c in candidates if all(_clause_matches(c, comp, datasets) for comp in comparisons)]
-        ordered = _sort(matched, orders)
+        ordered = _sort(matched, orders, datasets)
         page = ordered[offset:offset + max_results]
         if not need_metrics:
             self._attach_metrics(page)

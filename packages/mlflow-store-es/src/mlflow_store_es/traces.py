@@ -736,8 +736,10 @@ class TracesMixin:
         docs = [d for d in docs if all(p(d) for p in flt.preds)]
         if flt.span_preds and docs:
             docs = self._with_matching_span(docs, flt)
-        page = sort_docs(docs, keys)[offset:offset + max_results]
-        token = SearchTraceUtils.create_page_token(offset + max_results) if len(page) == max_results else None
+        ordered = sort_docs(docs, keys)
+        page = ordered[offset:offset + max_results]
+        # a token only when something follows the page (as SqlAlchemyStore from MLflow 3.18): never an empty last page
+        token = SearchTraceUtils.create_page_token(offset + max_results) if len(ordered) > offset + max_results else None
         return [trace_info_from_doc(d) for d in page], token
 
     def _with_matching_span(self, docs: list[dict[str, Any]], flt: TraceFilter) -> list[dict[str, Any]]:
