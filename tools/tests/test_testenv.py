@@ -116,3 +116,28 @@ def test_postgres_restarts_with_pooled_clients_connected():
         engine.dispose()
     finally:
         srv.stop()
+
+
+def test_down_stops_only_this_checkouts_servers(isolated_state):
+    """Two checkouts share the per-user state file: `down` in one leaves the other's servers running."""
+    mine = {**isolated_state, "MLFLOW_TESTENV_OWNER": "/checkouts/a"}
+    theirs = {**isolated_state, "MLFLOW_TESTENV_OWNER": "/checkouts/b"}
+    _run(mine, "up", "oauth2")
+    _run(theirs, "up", "oauth2")
+
+    def pids(env, *flags):
+        return [int(line.split()[2]) for line in _run(env, "status", *flags).stdout.splitlines() if " pid " in line]
+
+    my_pid, their_pid = pids(mine), pids(theirs)
+    assert len(my_pid) == 1 and len(their_pid) == 1 and my_pid != their_pid
+    assert sorted(pids(mine, "--all")) == sorted(my_pid + their_pid)
+
+    r = _run(mine, "down")
+    assert f"pid {my_pid[0]}" in r.stderr
+    assert not _alive(my_pid[0]) and _alive(their_pid[0])
+    assert "nothing running" in _run(mine, "status").stdout
+    assert "1 server(s) of other checkouts" in _run(mine, "down").stderr
+
+    _run(mine, "down", "--all")
+    assert not _alive(their_pid[0])
+    assert "nothing running" in _run(theirs, "status", "--all").stdout

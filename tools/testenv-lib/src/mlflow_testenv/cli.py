@@ -5,16 +5,17 @@ from __future__ import annotations
 import shlex
 import sys
 
-from mlflow_testenv.core import TestenvError, recorded, services, start_service
+from mlflow_testenv.core import TestenvError, current_owner, recorded, services, start_service
 
 USAGE = """usage: tools/testenv up <service> [--option ...] [<service> ...]
-       tools/testenv down [<service> ...]
-       tools/testenv status
+       tools/testenv down [--all] [<service> ...]
+       tools/testenv status [--all]
        tools/testenv list
 
 `up` starts each service on 127.0.0.1 (free port), waits until it is healthy and prints
 `export NAME=value` lines: eval "$(tools/testenv up es postgres)".
 Options after a service name go to that service (e.g. `up mlflow --app-name rbac`).
+`down` and `status` concern the servers this checkout started; `--all`: every checkout's.
 """
 
 
@@ -64,21 +65,26 @@ def main(argv: list[str] | None = None) -> int:
                 for k, v in r.exports.items():
                     print(f"export {k}={shlex.quote(v)}")
             return 0
+        everyone = "--all" in rest
+        rest = [a for a in rest if a != "--all"] if cmd in ("down", "status") else rest
+        owner = None if everyone else current_owner()
         if cmd == "down":
-            targets = [r for r in recorded() if not rest or r.name in rest]
+            targets = [r for r in recorded(owner) if not rest or r.name in rest]
             for r in targets:
                 r.stop()
                 print(f"# stopped {r.name} (pid {r.pid})", file=sys.stderr)
             if not targets:
-                print("# nothing to stop", file=sys.stderr)
+                others = len(recorded()) if owner is not None else 0
+                print("# nothing to stop" + (f" ({others} server(s) of other checkouts: down --all stops them)"
+                                             if others else ""), file=sys.stderr)
             return 0
         if cmd == "status":
-            rs = recorded()
+            rs = recorded(owner)
             if not rs:
                 print("nothing running")
             for r in rs:
                 urls = " ".join(f"{k}={v}" for k, v in r.exports.items() if k.endswith("_URL"))
-                print(f"{r.name:12} pid {r.pid:<7} port {r.port:<6} {urls}")
+                print(f"{r.name:12} pid {r.pid:<7} port {r.port:<6} {urls}" + (f"  (from {r.owner})" if everyone else ""))
             return 0
         raise TestenvError(f"unknown command {cmd!r}\n{USAGE}")
     except TestenvError as e:

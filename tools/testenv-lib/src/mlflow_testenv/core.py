@@ -75,6 +75,8 @@ class Running:
     args: list[str] = field(default_factory=list)
     owned_workdir: bool = True
     recorded: bool = False
+    owner: str = ""  # the checkout that started it (`tools/testenv up`): `down` stops only its own
+
 
     def stop(self, *, keep_data: bool = False, timeout: float = 20.0) -> None:
         _terminate(self.pid, timeout)
@@ -192,7 +194,7 @@ def start_service(
             _terminate(proc.pid, 10)
             raise TestenvError(f"{name}: setup after start failed: {e}\nLog tail:\n{_tail(log_path)}") from e
     exports = {**launch.exports, f"MLFLOW_TESTENV_{name.upper().replace('-', '_')}_LOG": str(log_path)}
-    running_ = Running(name, proc.pid, port, str(workdir), exports, args, recorded=record)
+    running_ = Running(name, proc.pid, port, str(workdir), exports, args, recorded=record, owner=current_owner())
     if record:
         _remember(running_)
     return running_
@@ -274,10 +276,18 @@ def _forget(pid: int) -> None:
         _save_state([e for e in _load_state() if e["pid"] != pid and _alive(e["pid"])])
 
 
-def recorded() -> list[Running]:
+def current_owner() -> str:
+    """Who is starting servers: the checkout `tools/testenv` runs from (MLFLOW_TESTENV_OWNER), else the cwd."""
+    return os.environ.get("MLFLOW_TESTENV_OWNER") or os.getcwd()
+
+
+def recorded(owner: str | None = None) -> list[Running]:
+    """The recorded servers that are alive: `owner`'s only, or every checkout's when it is None."""
     with _locked_state():
         entries = _load_state()
         alive = [e for e in entries if _alive(e["pid"])]
         if len(alive) != len(entries):
             _save_state(alive)
-    return [Running(**e) for e in alive]
+    known = set(Running.__dataclass_fields__)
+    runs = [Running(**{k: v for k, v in e.items() if k in known}) for e in alive]
+    return [r for r in runs if owner is None or r.owner == owner]
