@@ -9,7 +9,7 @@ MLFLOW ?=
 PYTEST_ARGS ?=
 PACKAGES := $(sort $(notdir $(wildcard packages/*)))
 
-.PHONY: help install test test-integration lint typecheck isolation build compat upgrade-mlflow demo bench new-plugin clean testenv-down
+.PHONY: help install test test-integration lint typecheck isolation build compat compat-floors upgrade-mlflow demo bench new-plugin clean testenv-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -48,6 +48,12 @@ build: install ## wheels + sdists for shared and every package into dist/, then 
 compat: install ## run PKG's tests (default: all) against MLFLOW=<version>|latest|pre in a separate venv
 	@test -n "$(MLFLOW)" || { echo "usage: make compat MLFLOW=3.0.1|latest|pre [PKG=mlflow-store-es]"; exit 2; }
 	@bash tools/compat.sh "$(MLFLOW)" "$(PKG)"
+
+compat-floors: install ## every package at its declared MLflow floor, then the integration suite at the highest floor
+	@start=$$(date +%s); python3 tools/mlflow_floor.py --groups | while read -r v pkgs; do \
+	  echo "# MLflow $$v: $$pkgs"; bash tools/compat.sh "$$v" "$$pkgs" || exit 1; done && \
+	  MLFLOW_VERSION=$$(python3 tools/mlflow_floor.py --integration) bash tests-integration/run.sh && \
+	  echo "# compat-floors: green in $$(( $$(date +%s) - start ))s"
 
 upgrade-mlflow: ## move the lock (constraints.txt) to the newest MLflow, run every test, stamp the READMEs
 	@old=$$(python3 tools/mlflow_lock.py version); new=$$(python3 tools/mlflow_lock.py compile --upgrade-mlflow); \

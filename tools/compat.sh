@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make compat MLFLOW=<version>|latest|pre [PKG=<dist>]: run tests against one MLflow version in its own venv.
+# make compat MLFLOW=<version>|latest|pre [PKG="<dist> ..."]: run tests against one MLflow version in its own venv.
 # `latest` is the newest release on PyPI (whatever the lock says); `pre` the newest pre-release when PyPI
 # has one newer than that (else there is nothing to test, and it says so).
 set -euo pipefail
@@ -15,7 +15,7 @@ venv=".venv-compat-$version"
 [ -x "$venv/bin/python" ] || uv venv -q "$venv" --python "${PYTHON:-python3}"
 override=$(mktemp); echo "mlflow==$version" > "$override"
 targets=()
-if [ -n "$pkg" ]; then dirs=("packages/$pkg"); else dirs=(packages/*); fi
+if [ -n "$pkg" ]; then dirs=(); for p in $pkg; do dirs+=("packages/$p"); done; else dirs=(packages/*); fi
 for d in "${dirs[@]}"; do
   test -f "$d/pyproject.toml" || { echo "no package $d" >&2; exit 2; }
   extras=$(python3 tools/package_extras.py "$d")

@@ -99,14 +99,18 @@ def _pypi_versions() -> list[Any]:
     return sorted(out)
 
 
+def final_versions() -> list[Any]:
+    """Every final (not pre-, not dev-) MLflow release on PyPI, oldest first."""
+    return [v for v in _pypi_versions() if not v.is_prerelease and not v.is_devrelease]
+
+
 def resolve(spec: str) -> str:
     """``latest``: the newest final release; ``pre``: the newest pre-release if it is newer than that, else
     an empty string; anything else is returned as given."""
     if spec not in ("latest", "pre"):
         return spec
     versions = _pypi_versions()
-    final = [v for v in versions if not v.is_prerelease and not v.is_devrelease]
-    newest = final[-1]
+    newest = final_versions()[-1]
     if spec == "latest":
         return str(newest)
     pre = [v for v in versions if v.is_prerelease and v > newest]
