@@ -10,6 +10,7 @@ releases lack are imported on first use, so importing the store never fails on t
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
 from typing import Any
 
@@ -139,7 +140,58 @@ def _resolve_experiment_ids_and_locations(experiment_ids: Any, locations: Any) -
     return _lazy("mlflow.utils.validation", "_resolve_experiment_ids_and_locations")(experiment_ids, locations)
 
 
+# -- the skills registry (MLflow 3.18), decided by what the installed MLflow has ---------------------
+HAS_SKILL_REGISTRY: bool = importlib.util.find_spec("mlflow.store.tracking.skill_registry") is not None
+
+
+def _validate_skill_name(name: Any) -> None:
+    _lazy("mlflow.utils.validation", "_validate_skill_name")(name)
+
+
+def _validate_organization_name(organization: Any) -> None:
+    _lazy("mlflow.utils.validation", "_validate_organization_name")(organization)
+
+
+def _validate_icon_payloads(icons: Any, field_name: str = "icons") -> None:
+    _lazy("mlflow.utils.validation", "_validate_icon_payloads")(icons, field_name)
+
+
+def _validate_skill_tag(key: Any, value: Any) -> Any:
+    """The validated tag (a ``RunTag`` whose key/value MLflow may have normalized)."""
+    return _lazy("mlflow.utils.validation", "_validate_skill_tag")(key, value)
+
+
+def _validate_skill_version(version: Any) -> None:
+    _lazy("mlflow.utils.validation", "_validate_skill_version")(version)
+
+
+def _validate_skill_alias_name(alias: Any) -> None:
+    """Characters and length of a skill alias (3.18's ``_validate_alias_name(..., resource_type="Skill")``)."""
+    _lazy("mlflow.utils.validation", "_validate_alias_name")(alias, resource_type="Skill")
+
+
+def _skill_sql_mixin() -> Any:
+    return _lazy("mlflow.store.tracking.skill_registry.sqlalchemy_mixin", "SqlAlchemySkillRegistryMixin")
+
+
+def _validate_skill_version_source(source_type: Any, source: Any, ref: Any, subpath: Any, digest: Any) -> None:
+    """SqlAlchemyStore's own check of a version's source fields (same messages)."""
+    _skill_sql_mixin()._validate_skill_version_source(source_type, source, ref, subpath, digest)
+
+
+def _validate_skill_version_status(status: Any) -> str:
+    """The status of a new version as SqlAlchemyStore accepts it (``active`` or ``draft``)."""
+    return str(_skill_sql_mixin()._validate_skill_version_status(status))
+
+
+def _validate_skill_status_transition(current: Any, new: Any) -> None:
+    _skill_sql_mixin()._validate_skill_status_transition(current, new)
+
+
 __all__ = [
+    "HAS_SKILL_REGISTRY", "_validate_icon_payloads", "_validate_organization_name", "_validate_skill_alias_name",
+    "_validate_skill_name", "_validate_skill_status_transition", "_validate_skill_tag", "_validate_skill_version",
+    "_validate_skill_version_source", "_validate_skill_version_status",
     "_DatasetSummary", "_REGISTERED_MODEL_ALIAS_LATEST", "_generate_random_name", "_generate_unique_integer_id",
     "_get_run_name_from_tags", "_get_truncated_preview", "_parse_experiment_id", "_parse_model_uri",
     "_resolve_experiment_ids_and_locations", "_span_aggregation_node", "_try_parse_json_string",

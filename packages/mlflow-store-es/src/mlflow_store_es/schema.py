@@ -20,12 +20,15 @@ from mlflow_store_es.mapping_types import KW as _KW
 from mlflow_store_es.mapping_types import LONG as _LONG
 from mlflow_store_es.mapping_types import OPAQUE as _OPAQUE
 from mlflow_store_es.mapping_types import STORED as _STORED
+from mlflow_store_es.skill_schema import MAPPINGS as SKILL_MAPPINGS
 from mlflow_store_es.trace_schema import MAPPINGS as TRACE_MAPPINGS
 
 # 1: experiments, runs, metrics, registry. 2: + logged models, traces, spans (indices are
 # created on every start, so a schema-1 deployment gains them by starting this release).
 # 3: metric points as packs (metric_packs.py); schema 1-2 point documents stay readable. A
-# release reading schema 2 refuses schema 3 (it would not see packed points).
+# release reading schema 2 refuses schema 3 (it would not see packed points). The skills indices
+# (skill_schema.py) are new indices only, created on start like the others: releases of schema 3
+# that do not know them keep working on the same prefix, so they do not bump the version.
 SCHEMA_VERSION = 3
 _logger = logging.getLogger(__name__)
 
@@ -61,6 +64,7 @@ MAPPINGS: dict[str, dict[str, Any]] = {
     },
     **LOGGED_MODEL_MAPPINGS,
     **TRACE_MAPPINGS,
+    **SKILL_MAPPINGS,
 }
 
 
@@ -83,6 +87,9 @@ class Indices:
     logged_model_metrics: str
     traces: str
     spans: str
+    skills: str
+    skill_versions: str
+    skill_batches: str
 
     def name(self, kind: str) -> str:
         return str(getattr(self, kind))

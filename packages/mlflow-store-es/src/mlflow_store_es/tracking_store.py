@@ -79,6 +79,7 @@ from mlflow_store_es.search_threshold import (
     within,
 )
 from mlflow_store_es.search_validation import validate_run_search
+from mlflow_store_es.skills import SkillsMixin
 from mlflow_store_es.traces import TracesMixin
 
 _logger = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ def _bulk_order(m: Any) -> tuple[int, int, float]:
     return m.timestamp, m.step, 0.0 if math.isnan(m.value) else m.value
 
 
-class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, AbstractStore):
+class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, SkillsMixin, AbstractStore):
     strict_plugin_name = "mlflow-store-es"
     strict_extra_methods = SERVER_CALLED_UNDECLARED
 
