@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlflow_app_rbac import paths, routes
+from mlflow_app_rbac import mlflow_compat, paths, routes
 from mlflow_app_rbac.route_inventory import flask_routes, inventory
 
 from mlflow_plugins_shared.compat import SERVER_IS_ASGI
@@ -29,6 +29,15 @@ def test_sensitive_routes_map_to_resource_checks(server):
     assert by[("POST", "/ajax-api/2.0/mlflow/upload-artifact")]["check"] == "run"
     assert by[("GET", "/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval")]["check"] == "run"
     assert by[("DELETE", "/api/2.0/mlflow/registered-models/delete")]["permission"] == "MANAGE"
+    if mlflow_compat.has_skills():  # MLflow 3.18+: the Skills registry (FastAPI)
+        skill = "/api/3.0/mlflow/skills/@{organization}/{name}"
+        assert (by[("GET", skill)]["check"], by[("GET", skill)]["permission"]) == ("skill", "READ")
+        assert (by[("PATCH", skill)]["check"], by[("PATCH", skill)]["permission"]) == ("skill", "EDIT")
+        assert (by[("DELETE", skill)]["check"], by[("DELETE", skill)]["permission"]) == ("skill", "MANAGE")
+        assert by[("POST", "/ajax-api/3.0/mlflow/skills/bulk-register")]["check"] == "skill"
+        assert len([r for r in rows if r["check"] == "skill"]) == 66
+    else:
+        assert not any("/skills" in r["rule"] for r in rows)
     public = {r["rule"] for r in rows if r["check"] == "public"}
     assert public <= {"/", "/static-files/<path:path>", "/build/<path:filename>", "/health", "/version"}
 
