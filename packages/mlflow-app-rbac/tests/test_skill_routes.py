@@ -6,7 +6,6 @@ import itertools
 
 import pytest
 from mlflow.exceptions import MlflowException
-
 from mlflow_app_rbac import paths, routes, skills
 from mlflow_app_rbac.mlflow_compat import has_skills, skill_name_validators, skill_registry_router
 from mlflow_app_rbac.skills import SkillId

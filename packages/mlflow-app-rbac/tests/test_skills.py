@@ -10,7 +10,6 @@ import uuid
 from typing import Any
 
 import pytest
-
 from mlflow_app_rbac.cli import main as cli_main
 from mlflow_app_rbac.mlflow_compat import has_skills
 

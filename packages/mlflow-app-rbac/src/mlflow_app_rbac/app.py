@@ -42,6 +42,7 @@ def _serves_asgi() -> bool:
 
 def _prepare(app: Any = None) -> tuple[Any, Gate]:
     from mlflow.server import app as mlflow_flask_app
+
     from mlflow_app_rbac.mlflow_compat import add_static_prefix, static_prefix_env_var
     from mlflow_app_rbac.store import RbacStore
 

@@ -30,7 +30,7 @@ def _json(data: Any) -> Response:
     return Response(json.dumps(data), status=200, mimetype="application/json")
 
 
-def effective_permissions(store: RbacStore, principal: Principal, default: Permission) -> list[dict[str, str]]:
+def effective_permissions(store: RbacStore, principal: Principal, default: Permission) -> list[dict[str, Any]]:
     best: dict[tuple[str, str], Permission] = {}
     holders = [("user", principal.name), *(("group", g) for g in sorted(principal.groups))]
     for principal_type, name in holders:
