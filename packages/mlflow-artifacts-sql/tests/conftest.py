@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import mlflow
 import pytest
+from mlflow import MlflowClient
 from mlflow_artifacts_sql.repository import SqlArtifactRepository
 
 from mlflow_testenv import session_service
@@ -67,3 +69,28 @@ def make_repo(db_url: str) -> Callable[..., SqlArtifactRepository]:
 @pytest.fixture
 def repo(make_repo) -> SqlArtifactRepository:
     return make_repo()
+
+
+@pytest.fixture(scope="session")
+def proxied_root() -> str:
+    return "proxied"
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory, postgres_url, proxied_root) -> str:
+    """A real `mlflow server` proxying artifacts into PostgreSQL (one per session, shared by workers)."""
+    destination = f"{postgres_url}/{proxied_root}"
+    exports = session_service("mlflow", tmp_path_factory, ["--artifacts-destination", destination],
+                              key="mlflow-artifacts-sql-pg")
+    return exports["MLFLOW_TESTENV_MLFLOW_URL"]
+
+
+@pytest.fixture
+def tracking(server_url) -> Iterator[MlflowClient]:
+    """This process tracks to that server (runs of experiments with a SQL artifact_location write directly)."""
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(server_url)
+    try:
+        yield MlflowClient(server_url)
+    finally:
+        mlflow.set_tracking_uri(previous)

@@ -9,36 +9,9 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
-import pytest
 import sqlalchemy as sa
-from mlflow import MlflowClient
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
-
-from mlflow_testenv import session_service
-
-
-@pytest.fixture(scope="module")
-def proxied_root() -> str:
-    return "proxied"
-
-
-@pytest.fixture(scope="module")
-def server_url(tmp_path_factory, postgres_url, proxied_root) -> str:
-    destination = f"{postgres_url}/{proxied_root}"
-    exports = session_service("mlflow", tmp_path_factory, ["--artifacts-destination", destination],
-                              key="mlflow-artifacts-sql-pg")
-    return exports["MLFLOW_TESTENV_MLFLOW_URL"]
-
-
-@pytest.fixture
-def tracking(server_url):
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(server_url)
-    try:
-        yield MlflowClient(server_url)
-    finally:
-        mlflow.set_tracking_uri(previous)
 
 
 def _model():

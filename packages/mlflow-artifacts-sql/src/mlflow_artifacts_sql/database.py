@@ -57,6 +57,17 @@ def _connect_args(url: URL) -> dict[str, Any]:
     return {}
 
 
+def make_engine(url: URL) -> Engine:
+    """The SQLAlchemy engine for an artifact database URL (no connection is made yet)."""
+    try:
+        return sa.create_engine(url, pool_pre_ping=True, connect_args=_connect_args(url), hide_parameters=True)
+    except Exception as e:  # a driver that is not installed, a bad option in the query string
+        password = url.password if isinstance(url.password, str) else None
+        raise errors.invalid_parameter(
+            f"Cannot use artifact database {display_url(url)}: {type(e).__name__}: {e}", *(p for p in (password,) if p)
+        ) from None
+
+
 def _sqlite_transactions(engine: Engine) -> None:
     """Writers take the lock at BEGIN (no lock upgrade deadlocks between processes)."""
 
@@ -85,15 +96,7 @@ class Database:
         self._chunk_cap: int | None = None  # MySQL/MariaDB: what max_allowed_packet allows
         self._attempts = settings.RETRY_ATTEMPTS.get() or 5
         self._deadline = settings.RETRY_DEADLINE.get()
-        try:
-            self.engine = sa.create_engine(
-                self.url, pool_pre_ping=True, connect_args=_connect_args(self.url),
-                hide_parameters=True,
-            )
-        except Exception as e:  # a driver that is not installed, a bad option in the query string
-            raise errors.invalid_parameter(
-                f"Cannot use artifact database {self.where}: {type(e).__name__}: {e}", *self._secrets()
-            ) from None
+        self.engine = make_engine(self.url)
         self.dialect = self.engine.dialect.name
         if self.dialect == "sqlite":
             _sqlite_transactions(self.engine)
