@@ -174,3 +174,73 @@ def test_many_skills_page_through(tracking_store) -> None:
         if not token:
             break
     assert seen == sorted(names, reverse=True)
+
+
+def _skill_archive(tmp_path, name: str):
+    import io
+    import tarfile
+
+    archive = tmp_path / f"{name}.tar.gz"
+    body = f"---\nname: {name}\ndescription: A skill uploaded through the server.\n---\n# {name}\n".encode()
+    with tarfile.open(archive, "w:gz") as tar:
+        for path, data in (("SKILL.md", body), ("scripts/run.sh", b"echo hi\n")):
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return archive
+
+
+def test_skills_through_the_server(server_url: str, tmp_path) -> None:
+    """`mlflow server --backend-store-uri elasticsearch://...|opensearch://...`: MLflow's client and the skills
+    REST API end to end, an uploaded version's content stored by the server and reclaimed by the delete."""
+    import uuid
+
+    import requests
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=server_url)
+    api = f"{server_url}/api/3.0/mlflow/skills"
+    artifacts = f"{server_url}/api/2.0/mlflow-artifacts/artifacts"
+    name = f"srv-{uuid.uuid4().hex[:8]}"
+    uploaded = client.create_skill_version(name=name, source=str(_skill_archive(tmp_path, name)))
+    assert (uploaded.version, str(uploaded.source_type), str(uploaded.status)) == (1, "mlflow", "active")
+    owned = uploaded.source.artifact_path.removeprefix("mlflow-artifacts:/")
+    assert owned.startswith(f"skills/{name}/")
+    listed = requests.get(artifacts, params={"path": owned}, timeout=30).json().get("files", [])
+    assert sorted(f["path"] for f in listed) == ["SKILL.md", "scripts"]
+
+    git = client.create_skill_version(name=name, source="https://github.com/acme/skills.git", digest="c" * 64,
+                                      status="draft")
+    assert (git.version, str(git.source_type), str(git.status)) == (2, "git", "draft")
+    client.set_skill_alias(name=name, alias="prod", version=1)
+    client.set_skill_tag(name=name, key="team", value="vision")
+    client.set_skill_version_tag(name=name, version=2, key="stage", value="qa")
+    assert client.get_skill_version_by_alias(name=name, alias="prod").version == 1
+    assert client.get_latest_skill_version(name=name).version == 1  # active wins over the newer draft
+    skill = client.get_skill(name=name)
+    assert (skill.latest_version, skill.aliases, skill.tags) == (1, {"prod": 1}, {"team": "vision"})
+    found = client.search_skills(filter_string=f"name = '{name}' AND tags.team = 'vision'")
+    assert [s.name for s in found] == [name]
+    assert [v.version for v in client.search_skill_versions(name=name, filter_string="tags.stage = 'qa'")] == [2]
+    assert client.update_skill_version(name=name, version=2, status="active").status == "active"
+
+    r = requests.post(f"{api}/bulk-register", timeout=30, json={"skills": [
+        {"name": f"{name}-b", "source": "https://github.com/acme/skills.git", "ref": "v1", "subpath": "b",
+         "digest": "d" * 64}]})
+    assert r.status_code == 200, r.text
+    assert [v["version"] for v in r.json()["skill_versions"]] == [1]
+    r = requests.get(f"{api}/{name}-b/versions/1", timeout=30)
+    assert r.status_code == 200 and r.json()["source_type"] == "git"
+
+    r = requests.get(f"{api}/{name}/versions/9", timeout=30)
+    assert r.status_code == 404 and r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    r = requests.post(f"{api}/{name}/aliases", json={"alias": "latest", "version": 1}, timeout=30)
+    assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    r = requests.get(api, params={"filter_string": "nope = 'x'"}, timeout=30)
+    assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+    client.delete_skill(name=name)  # the server reclaims what the store says the versions owned
+    assert requests.get(artifacts, params={"path": owned}, timeout=30).json().get("files", []) == []
+    r = requests.get(f"{api}/{name}", timeout=30)
+    assert r.status_code == 404 and r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    client.delete_skill(name=f"{name}-b")
