@@ -124,3 +124,33 @@ def test_gc_with_nothing_deleted_changes_nothing(tracking_store: EsTrackingStore
     assert r.returncode == 0, r.stderr[-3000:]
     assert "permanently deleted" not in r.stdout
     assert _count(s, s.ix.metrics, "run_id", rid) == POINTS
+
+
+def test_gc_behind_a_server_that_proxies_artifacts(server_exports: dict[str, str], engine_base: str) -> None:
+    """The README's setup: `mlflow server --artifacts-destination ...` stores runs under `mlflow-artifacts:/`
+    URIs, which only the server resolves, so `mlflow gc` is given the server as its tracking URI."""
+    from mlflow import MlflowClient
+
+    url = server_exports["MLFLOW_TESTENV_MLFLOW_URL"]
+    artifacts_root = Path(server_exports["MLFLOW_TESTENV_MLFLOW_LOG"]).parent / "artifacts"
+    client = MlflowClient(tracking_uri=url)
+    eid = client.create_experiment(f"gc-proxied-{T0}-{id(client)}")
+    run = client.create_run(eid)
+    client.log_text(run.info.run_id, "weights", "model/w.txt")
+    assert run.info.artifact_uri.startswith("mlflow-artifacts:")
+    stored = list(artifacts_root.rglob(f"{run.info.run_id}/artifacts/model/w.txt"))
+    assert len(stored) == 1
+    client.delete_run(run.info.run_id)
+    store_uri = f"{engine_base}/?index_prefix=server"
+
+    # what the README used to show: the store's URI as tracking URI cannot resolve mlflow-artifacts:/
+    wrong = _gc(store_uri, "--run-ids", run.info.run_id)
+    assert wrong.returncode != 0 and "http" in wrong.stderr
+
+    r = subprocess.run([sys.executable, "-m", "mlflow", "gc", "--backend-store-uri", store_uri, "--tracking-uri", url,
+                        "--run-ids", run.info.run_id], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert not stored[0].exists()
+    with pytest.raises(MlflowException) as e:
+        client.get_run(run.info.run_id)
+    assert _code(e) == "RESOURCE_DOES_NOT_EXIST"
