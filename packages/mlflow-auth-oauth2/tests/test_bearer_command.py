@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shlex
 import sys
 import textwrap
@@ -107,7 +108,7 @@ def test_ttl_zero_runs_the_command_for_every_request(command, gateway, new_clien
         ("definitely-not-a-command-xyz", "5", "MLFLOW_BEARER_TOKEN_COMMAND", "not found"),
         (f"{sys.executable} -c 'import time; time.sleep(10)'", "0.5", "MLFLOW_BEARER_TOKEN_COMMAND_TIMEOUT", "0.5s"),
         (f"{sys.executable} -c 'import sys; sys.stderr.write(\"denied\"); sys.exit(3)'", "5",
-         "MLFLOW_BEARER_TOKEN_COMMAND", "code 3: denied"),
+         "MLFLOW_BEARER_TOKEN_COMMAND", "code 3; its stderr ends (redacted): denied"),
         (f"{sys.executable} -c 'print()'", "5", "MLFLOW_BEARER_TOKEN_COMMAND", "printed nothing"),
         (f"{sys.executable} -c 'print(\"{{not json\")'", "5", "MLFLOW_BEARER_TOKEN_COMMAND", "invalid JSON"),
         ("'unbalanced", "5", "MLFLOW_BEARER_TOKEN_COMMAND", "cannot split"),
@@ -121,3 +122,56 @@ def test_command_failures_name_the_setting(cmd, timeout, setting, words, monkeyp
         MlflowClient(tracking_uri=gateway.url).search_experiments(max_results=1)
     assert setting in e.value.message and words in e.value.message
     assert gateway.passed == 0
+
+
+VAULT_TOKEN = "hvs.CAESIJq8Zr2Xw9vB3mN8pL4tR6yZ1aC5dE0fGkH7jQ2sU4wY"
+JWT = ("eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJtbGZsb3ctY2kiLCJleHAiOjE3MDAwMDAwMDB9."
+       "c2lnbmF0dXJlLXBhcnQtb2YtdGhlLXRva2Vu")
+
+
+@pytest.mark.parametrize(
+    "script, secrets, shown",
+    [
+        # the issue's reproduction: a helper echoing the token it refused
+        (f"echo Error: token {VAULT_TOKEN} expired >&2; exit 2", [VAULT_TOKEN, "CAESIJ"], ["code 2", "Error: token", "expired"]),
+        ("echo Error: token hvs.CAESIJ... expired >&2; exit 2", ["CAESIJ"],
+         ["code 2; its stderr ends (redacted): Error: token *** expired"]),  # the README's example
+        # a token on stdout, then a failure: stdout never appears
+        (f"echo {VAULT_TOKEN}; echo request failed >&2; exit 1", [VAULT_TOKEN], ["code 1", "request failed"]),
+        (f"echo '{{\"access_token\": \"{VAULT_TOKEN}\"}}'; exit 4", [VAULT_TOKEN, "access_token"], ["code 4"]),
+        # a JWT-looking value, and `Bearer x` with a short value, on stderr
+        (f"echo refused {JWT} >&2; exit 3", [JWT, JWT.split(".")[1]], ["code 3", "refused"]),
+        ("echo upstream answered 401 for Authorization: Bearer q7Zk >&2; exit 5", ["q7Zk"], ["code 5", "401", "Bearer ***"]),
+        # stdout printed a JWT, stderr repeats part of it
+        (f"echo {JWT}; echo header was Bearer {JWT.split('.')[2]} >&2; exit 6", [JWT.split(".")[2], JWT],
+         ["code 6", "header was Bearer ***"]),
+        # labelled values of any shape
+        ("echo login failed: password: hunter secret=abc >&2; exit 7", ["hunter", "abc"], ["code 7", "login failed"]),
+    ],
+)
+def test_command_output_never_reaches_the_message(script, secrets, shown, monkeypatch, gateway, caplog):
+    monkeypatch.setenv("MLFLOW_TRACKING_AUTH", "bearer-command")
+    monkeypatch.setenv("MLFLOW_BEARER_TOKEN_COMMAND", f"sh -c {shlex.quote(script)}")
+    with caplog.at_level(logging.DEBUG), pytest.raises(MlflowException) as e:
+        MlflowClient(tracking_uri=gateway.url).search_experiments(max_results=1)
+    err = e.value
+    assert err.error_code == "UNAUTHENTICATED"
+    assert err.message.startswith("MLFLOW_BEARER_TOKEN_COMMAND: command 'sh' exited with code ")
+    for text in shown:
+        assert text in err.message, err.message
+    for secret in secrets:
+        assert secret not in err.message and secret not in repr(err) and secret not in caplog.text, err.message
+    assert gateway.passed == 0
+
+
+def test_a_long_stderr_is_cut_to_its_end(monkeypatch, gateway):
+    script = f"i=0; while [ $i -lt 2000 ]; do echo noise line $i {VAULT_TOKEN} >&2; i=$((i+1)); done; " \
+             "echo final: permission denied >&2; exit 9"
+    monkeypatch.setenv("MLFLOW_TRACKING_AUTH", "bearer-command")
+    monkeypatch.setenv("MLFLOW_BEARER_TOKEN_COMMAND", f"sh -c {shlex.quote(script)}")
+    with pytest.raises(MlflowException) as e:
+        MlflowClient(tracking_uri=gateway.url).search_experiments(max_results=1)
+    message = e.value.message
+    assert message.endswith("final: permission denied") and "code 9" in message
+    assert VAULT_TOKEN not in message and "CAESIJ" not in message
+    assert len(message) < 400

@@ -13,11 +13,11 @@ from typing import Any
 
 from mlflow.protos.databricks_pb2 import UNAUTHENTICATED
 
+from mlflow_auth_oauth2.command_output import redacted_excerpt
 from mlflow_auth_oauth2.jwt_expiry import seconds_until_jwt_expiry
 from mlflow_auth_oauth2.setting_errors import setting_error
 from mlflow_auth_oauth2.settings import COMMAND_TIMEOUT, TOKEN_COMMAND
 from mlflow_auth_oauth2.token_cache import IssuedToken
-from mlflow_plugins_shared.redact import redact_text
 
 _logger = logging.getLogger(__name__)
 _MAX_OUTPUT = 1 << 20
@@ -56,9 +56,11 @@ class TokenCommand:
             raise setting_error(TOKEN_COMMAND.env, f"cannot run {name!r}: {e.strerror or e}") from None
         out = done.stdout[:_MAX_OUTPUT].decode("utf-8", "replace").strip()
         if done.returncode != 0:
-            err = redact_text(done.stderr.decode("utf-8", "replace").strip()[-300:], [out])
+            # never the output itself: it may hold the token (stdout) or echo it (stderr)
+            err = redacted_excerpt(done.stderr, out)
             raise setting_error(TOKEN_COMMAND.env, f"command {name!r} exited with code {done.returncode}"
-                                + (f": {err}" if err else ""), out, code=UNAUTHENTICATED)
+                                + (f"; its stderr ends (redacted): {err}" if err else ""), out,
+                                code=UNAUTHENTICATED)
         _logger.debug("bearer-command: %r printed %d bytes", name, len(out))
         return self._parse(out, name)
 
