@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from mlflow.exceptions import MlflowException
@@ -113,7 +114,7 @@ def _order_keys(order_by: list[str] | None, valid_keys: Iterable[str], tiebreake
     import sqlalchemy as sa
     from mlflow.store.tracking.skill_registry_filter import parse_skill_registry_order_by
 
-    columns = {k: sa.column(k) for k in valid_keys}
+    columns: dict[str, Any] = {k: sa.column(k) for k in valid_keys}
     clauses = parse_skill_registry_order_by(order_by, valid_keys=set(columns), column_map=columns,
                                             default_tiebreakers=[columns[k].asc() for k in tiebreakers])
     keys = []
@@ -128,9 +129,13 @@ def _sort(rows: list[Src], keys: list[tuple[str, bool]]) -> list[Src]:
     from the last key."""
     out = list(rows)
     for key, ascending in reversed(keys):
-        out.sort(key=lambda r, k=key: (r.get(k) is not None, r.get(k) if r.get(k) is not None else 0),
-                 reverse=not ascending)
+        out.sort(key=partial(_null_first, key), reverse=not ascending)
     return out
+
+
+def _null_first(key: str, row: Src) -> tuple[bool, Any]:
+    value = row.get(key)
+    return (value is not None, value if value is not None else 0)
 
 
 def _matches(row: Src, tags: dict[str, str], parsed: list[dict[str, Any]]) -> bool:

@@ -22,6 +22,7 @@ import importlib.util
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ HAS_SKILLS = importlib.util.find_spec("mlflow.store.tracking.skill_registry") is
 SKIP_REASON = "the skills registry (SkillRegistryMixin) needs MLflow 3.18 or later"
 DIGEST = "a" * 64
 OTHER_DIGEST = "b" * 64
-OWNED_TOKEN = "0123456789abcdef0123456789abcdef"
+UPLOAD_SEGMENT = "0123456789abcdef0123456789abcdef"
 
 
 @dataclass(frozen=True)
@@ -115,14 +116,14 @@ def skills(rec: Recorder) -> None:
     rec.call("create gamma in acme.labs", lambda: s.create_skill("gamma", organization="acme.labs"), skill_shape)
     rec.call("create alpha again", lambda: s.create_skill("alpha"), skill_shape)
     for bad in ("Alpha", "", "a--b", "-a", "a_b", "x" * 65):
-        rec.call(f"create bad name {bad[:10]!r}", lambda b=bad: s.create_skill(b), skill_shape)
+        rec.call(f"create bad name {bad[:10]!r}", partial(s.create_skill, bad), skill_shape)
     for bad in ("Acme", "a..b", "-acme", "@acme"):
-        rec.call(f"create bad organization {bad!r}", lambda b=bad: s.create_skill("delta", organization=b), skill_shape)
+        rec.call(f"create bad organization {bad!r}", partial(s.create_skill, "delta", organization=bad), skill_shape)
     for label, icons in (("not a list", "x"), ("not an object", ["x"]), ("no src", [{"mimeType": "image/png"}]),
                          ("bad url", [{"src": "ftp://x/i.png"}]), ("bad mime", [{"src": "https://93.184.215.14/i.png",
                                                                                  "mimeType": "text/html"}]),
                          ("private address", [{"src": "https://127.0.0.1/i.png"}])):
-        rec.call(f"create bad icons: {label}", lambda i=icons: s.create_skill("delta", icons=i), skill_shape)
+        rec.call(f"create bad icons: {label}", partial(s.create_skill, "delta", icons=icons), skill_shape)
     rec.call("get alpha", lambda: s.get_skill("alpha"), skill_shape)
     rec.call("get beta in acme", lambda: s.get_skill("beta", "acme"), skill_shape)
     rec.call("get missing", lambda: s.get_skill("nope"), skill_shape)
@@ -170,12 +171,12 @@ def versions(rec: Recorder) -> None:
         ("source too long", {"source_type": "zip", "source": "https://x/" + "a" * 2048}),
         ("source not a string", {"source_type": "zip", "source": 5}),
     ):
-        rec.call(f"version bad {label}", lambda k=kwargs: s.create_skill_version("alpha", **k), v)
+        rec.call(f"version bad {label}", partial(s.create_skill_version, "alpha", **kwargs), v)
     rec.call("version bad name", lambda: s.create_skill_version("Bad_Name"), v)
     rec.call("get version 1", lambda: s.get_skill_version("alpha", 1), v)
     rec.call("get version 3 of beta/acme (missing)", lambda: s.get_skill_version("beta", 3, "acme"), v)
     for bad in (0, -1, "1", True, 2**31):
-        rec.call(f"get version bad {bad!r}", lambda b=bad: s.get_skill_version("alpha", b), v)
+        rec.call(f"get version bad {bad!r}", partial(s.get_skill_version, "alpha", bad), v)
     rec.call("get alpha after versions", lambda: s.get_skill("alpha"), skill_shape)
 
 
@@ -238,7 +239,7 @@ def tags_and_aliases(rec: Recorder) -> None:
     rec.call("set alias on deleted version", lambda: s.set_skill_alias("alpha", "old", 1))
     rec.call("set alias on missing version", lambda: s.set_skill_alias("alpha", "old", 77))
     for bad in ("latest", "LATEST", "v1", "V12", "bad alias", "", "a" * 256):
-        rec.call(f"set alias bad {bad[:12]!r}", lambda b=bad: s.set_skill_alias("alpha", b, 2))
+        rec.call(f"set alias bad {bad[:12]!r}", partial(s.set_skill_alias, "alpha", bad, 2))
     rec.call("by alias prod", lambda: s.get_skill_version_by_alias("alpha", "prod"), v)
     rec.call("by alias canary", lambda: s.get_skill_version_by_alias("alpha", "canary"), v)
     rec.call("by alias latest", lambda: s.get_skill_version_by_alias("alpha", "latest"), v)
@@ -292,9 +293,9 @@ def bulk(rec: Recorder) -> None:
         ("escaping subpath", [dict(_git("pi"), subpath="../x")], {}),
         ("subpath normalized", [dict(_git("pi"), subpath=" ./a/b/ ")], {}),
     ):
-        rec.call(f"bulk bad {label}", lambda d=defs, k=kwargs: s.bulk_register_skills(d, **k), vs)
+        rec.call(f"bulk bad {label}", partial(s.bulk_register_skills, defs, **kwargs), vs)
     for name in ("lambda", "mu", "aaa-first", "nu", "rho"):
-        rec.call(f"nothing left of failed batches: {name}", lambda n=name: s.get_skill(n), skill_shape)
+        rec.call(f"nothing left of failed batches: {name}", partial(s.get_skill, name), skill_shape)
     rec.call("theta versions", lambda: s.search_skill_versions("theta"), vs)
 
 
@@ -325,6 +326,10 @@ VERSION_ORDERS: list[list[str] | None] = [
     None, ["version DESC"], ["status ASC"], ["source_type DESC"], ["digest ASC", "version DESC"],
     ["created_at ASC"], ["last_updated_at DESC"],
 ]
+
+
+def _paged(search: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[str | None], Any]:
+    return lambda token: search(*args, page_token=token, **kwargs)
 
 
 def _pages(search: Callable[[str | None], Any]) -> list[list[Any]]:
@@ -370,17 +375,17 @@ def search(rec: Recorder, page_size: int) -> None:
     combos = [(None, o) for o in SKILL_ORDERS] + [(f, SKILL_ORDERS[i % len(SKILL_ORDERS)])
                                                    for i, f in enumerate(SKILL_FILTERS)]
     for flt, order in combos:
-        rec.call(f"search skills filter={flt!r} order={order}", lambda f=flt, o=order: _pages(
-            lambda t: s.search_skills(filter_string=f, max_results=page_size, order_by=o, page_token=t)),
-            _ordered_by(order, ["organization", "name"]))
+        rec.call(f"search skills filter={flt!r} order={order}",
+                 partial(_pages, _paged(s.search_skills, filter_string=flt, max_results=page_size, order_by=order)),
+                 _ordered_by(order, ["organization", "name"]))
     rec.call("search skills full entities", lambda: s.search_skills(max_results=100),
              lambda r: ([skill_shape(x) for x in r], r.token))
     selectors = [([("", "alpha"), ("acme", "beta"), ("", "nope")], None), ([], None),
                  (None, [("", "alpha"), ("acme", "kappa")]), ([("", "alpha"), ("", "beta")], [("", "alpha")])]
     for include, exclude in selectors:
-        rec.call(f"search skills include={include} exclude={exclude}", lambda i=include, e=exclude: _pages(
-            lambda t: s.search_skills(max_results=2, page_token=t, include_skill_identities=i,
-                                      exclude_skill_identities=e)), _ids)
+        rec.call(f"search skills include={include} exclude={exclude}",
+                 partial(_pages, _paged(s.search_skills, max_results=2, include_skill_identities=include,
+                                         exclude_skill_identities=exclude)), _ids)
     first = rec.call("first page for token checks", lambda: s.search_skills(filter_string="name LIKE '%a%'",
                                                                              max_results=2), lambda r: bool(r.token))
     token = first.token if first is not None else None
@@ -393,23 +398,23 @@ def search(rec: Recorder, page_size: int) -> None:
     for bad in ("foo = 'x'", "name > 'a'", "created_at LIKE '1%'", "tags.team > 'a'", "tags.team IS NULL",
                 "name IN ('alpha')", "status = ('active')", "params.x = 'y'", "name = 'a' OR name = 'b'",
                 "created_at > 'abc'"):
-        rec.call(f"search skills bad filter {bad}", lambda f=bad: s.search_skills(filter_string=f), _ids_of_page)
+        rec.call(f"search skills bad filter {bad}", partial(s.search_skills, filter_string=bad), _ids_of_page)
     for label, kwargs in (("max_results 0", {"max_results": 0}), ("max_results 1001", {"max_results": 1001}),
                           ("max_results '5'", {"max_results": "5"}), ("max_results True", {"max_results": True}),
                           ("garbage token", {"page_token": "garbage"}), ("order unknown", {"order_by": ["foo"]}),
                           ("order duplicate", {"order_by": ["name", "name DESC"]}),
                           ("order bad direction", {"order_by": ["name UP"]})):
-        rec.call(f"search skills bad {label}", lambda k=kwargs: s.search_skills(**k), _ids_of_page)
+        rec.call(f"search skills bad {label}", partial(s.search_skills, **kwargs), _ids_of_page)
     for name, org in (("alpha", ""), ("theta", ""), ("beta", "acme"), ("nope", "")):
         combos2 = [(None, o) for o in VERSION_ORDERS] + [(f, VERSION_ORDERS[i % len(VERSION_ORDERS)])
                                                           for i, f in enumerate(VERSION_FILTERS)]
         for flt, order in combos2:
-            rec.call(f"search versions {org}/{name} filter={flt!r} order={order}", lambda f=flt, o=order, n=name, g=org:
-                     _pages(lambda t: s.search_skill_versions(n, g, filter_string=f, max_results=2, order_by=o,
-                                                              page_token=t)), _ordered_by(order, ["version"]))
+            rec.call(f"search versions {org}/{name} filter={flt!r} order={order}",
+                     partial(_pages, _paged(s.search_skill_versions, name, org, filter_string=flt, max_results=2,
+                                             order_by=order)), _ordered_by(order, ["version"]))
     rec.call("search versions full entities", lambda: s.search_skill_versions("alpha"), versions_shape)
     for bad in ("name = 'alpha'", "version LIKE '1'", "tags.x IS NOT NULL", "digest IN ('a')"):
-        rec.call(f"search versions bad filter {bad}", lambda f=bad: s.search_skill_versions("alpha", filter_string=f),
+        rec.call(f"search versions bad filter {bad}", partial(s.search_skill_versions, "alpha", filter_string=bad),
                  _ids_of_page)
     rec.call("search versions bad name", lambda: s.search_skill_versions("Bad"), _ids_of_page)
     rec.call("search versions bad order", lambda: s.search_skill_versions("alpha", order_by=["name"]), _ids_of_page)
@@ -421,13 +426,13 @@ def _ids_of_page(page: Any) -> list[str]:
 
 def delete(rec: Recorder) -> None:
     s = rec.store
-    owned = f"mlflow-artifacts:/skills/@acme/omega/{OWNED_TOKEN}"
+    owned = f"mlflow-artifacts:/skills/@acme/omega/{UPLOAD_SEGMENT}"
     rec.call("omega owned upload", lambda: s.create_skill_version("omega", "acme", source_type="mlflow", source=owned),
              version_shape)
     rec.call("omega referenced tree", lambda: s.create_skill_version(
         "omega", "acme", source_type="mlflow", source=owned, subpath="inner"), version_shape)
     rec.call("omega other identity's path", lambda: s.create_skill_version(
-        "omega", "acme", source_type="mlflow", source=f"mlflow-artifacts:/skills/omega/{OWNED_TOKEN}"), version_shape)
+        "omega", "acme", source_type="mlflow", source=f"mlflow-artifacts:/skills/omega/{UPLOAD_SEGMENT}"), version_shape)
     rec.call("omega deeper path", lambda: s.create_skill_version(
         "omega", "acme", source_type="mlflow", source=f"{owned}/more"), version_shape)
     rec.call("omega alias and tag", lambda: (s.set_skill_alias("omega", "prod", 1, "acme"),
