@@ -12,8 +12,9 @@ class), is recorded on both stores and compared.
 
 Timestamps are store-generated and differ: observations keep only that they are set and ordered.
 
-Deviations: where MLflow's store is believed wrong, the reference observation is replaced by the
-corrected one and the case is listed in `DEVIATIONS` (MLflow version, minimal reproduction).
+Deviations: where MLflow's store is believed wrong, the case is declared as a named deviation in
+`testing/deviations.py` (the releases it affects, a minimal reproduction), which `compare` applies.
+None is declared for skills: MLflow 3.18.0's SqlAlchemyStore gave no answer this kit found wrong.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 import importlib.util
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -37,20 +37,6 @@ SKIP_REASON = "the skills registry (SkillRegistryMixin) needs MLflow 3.18 or lat
 DIGEST = "a" * 64
 OTHER_DIGEST = "b" * 64
 UPLOAD_SEGMENT = "0123456789abcdef0123456789abcdef"
-
-
-@dataclass(frozen=True)
-class Deviation:
-    """A case where the candidate answers differently from SqlAlchemyStore on purpose."""
-
-    name: str
-    mlflow_version: str
-    reproduction: str
-    label: str  # the scenario step whose reference observation is replaced
-    expected: Any  # what a correct store answers
-
-
-DEVIATIONS: list[Deviation] = []
 
 
 def message_class(message: str) -> str:
@@ -468,11 +454,9 @@ _REFERENCE: dict[int, list[Observation]] = {}
 
 
 def reference_observations(root: Path, page_size: int) -> list[Observation]:
-    """SqlAlchemyStore's answers (computed once per process), with the deviations' corrections applied."""
+    """SqlAlchemyStore's answers, computed once per process."""
     if page_size not in _REFERENCE:
-        log = replay(sqlite_reference_store(root), page_size)
-        fixes = {d.label: d.expected for d in DEVIATIONS}
-        _REFERENCE[page_size] = [(label, fixes.get(label, value)) for label, value in log]
+        _REFERENCE[page_size] = replay(sqlite_reference_store(root), page_size)
     return _REFERENCE[page_size]
 
 
