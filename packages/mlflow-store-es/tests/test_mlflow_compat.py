@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 from mlflow.exceptions import MlflowException
-
 from mlflow_store_es import mlflow_compat as compat
 
 ALIASES = ["prod", "champion-2", "a_b", "", "bad alias", "x/y", "latest", "LATEST", "v1", "V12", "v", "v1a",

@@ -66,3 +66,13 @@ def fluent_uris(tracking_uri: str, registry_uri: str | None = None) -> Iterator[
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def sql_store_has_v3_traces() -> bool:
+    """Whether MLflow's SqlAlchemyStore takes ``start_trace(trace_info)`` (the V3 trace API, MLflow 3.2+):
+    the trace conformance kit replays V3 traces, so on older releases it has no reference to compare with."""
+    import inspect
+
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    return list(inspect.signature(SqlAlchemyStore.start_trace).parameters)[1:2] == ["trace_info"]
