@@ -102,7 +102,16 @@ def to_mlflow(exc: BaseException, what: str, where: str, *secrets: str | None) -
     orig = getattr(exc, "orig", None) or exc
     reason = f"{type(orig).__name__}: {_first_line(orig)}"
     if is_auth_error(exc):
-        return errors.unauthenticated(f"Cannot log in to the artifact database {where} ({what}): {reason}", *hidden)
+        # The database refused *this process's* credentials (the artifact URI or
+        # MLFLOW_ARTIFACTS_SQL_USER/_PASSWORD): a fault of the storage's configuration, never of the
+        # caller's MLflow identity. Behind `mlflow server --serve-artifacts` the error code becomes the
+        # HTTP status, and a 401/403 would tell the client (and its auth plugin) to fix or refresh its
+        # own credentials; a 500 tells the operator.
+        return errors.internal(
+            f"Cannot log in to the artifact database {where} ({what}): {reason}. Check the database "
+            "user and password of the process that stores the artifacts (in the artifact URI or "
+            "MLFLOW_ARTIFACTS_SQL_USER/MLFLOW_ARTIFACTS_SQL_PASSWORD)", *hidden
+        )
     if is_unreachable(exc) or isinstance(exc, sa_exc.TimeoutError):
         return errors.unavailable(f"Artifact database {where} is unreachable ({what}): {reason}", *hidden)
     if is_transient(exc):
