@@ -22,7 +22,7 @@ USER_AGENT_PACKAGES = Setting(
 REQUEST_ID = Setting("MLFLOW_HEADERS_REQUEST_ID", as_bool, default=True, doc="Send a fresh `X-Request-ID` per request.")
 TRACE_CONTEXT = Setting(
     "MLFLOW_HEADERS_TRACE_CONTEXT", as_bool, default=True,
-    doc="Send W3C `traceparent`/`tracestate` from the active OpenTelemetry span (needs `opentelemetry-api`).",
+    doc="Send W3C `traceparent`/`tracestate` of the active span: MLflow's (`@mlflow.trace`, `mlflow.start_span`) or OpenTelemetry's, the inner one when both (needs `opentelemetry-api`).",
 )
 ALLOW_AUTHORIZATION = Setting(
     "MLFLOW_HEADERS_ALLOW_AUTHORIZATION", as_bool, default=False,
