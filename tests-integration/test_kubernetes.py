@@ -29,7 +29,7 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def kubelet(cluster):
-    from mlflow_testenv.services.k8s import FakeKubelet
+    from mlflow_testenv.kubelet import FakeKubelet
 
     k = FakeKubelet(cluster)
     yield k
@@ -67,7 +67,7 @@ def _mlflow(env, *args, timeout=300, check=True):
 
 
 def test_deploy_registered_model_and_predict(kubelet, namespace, alice_env, alice_run, tmp_path):
-    from mlflow_testenv.services.k8s import host_ip
+    from mlflow_testenv.kubelet import host_ip
 
     host = host_ip()
     with socket.socket() as s:

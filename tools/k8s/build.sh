@@ -1,28 +1,58 @@
 #!/usr/bin/env bash
-# Build kube-apiserver and kube-controller-manager from Debian's `kubernetes` source package
-# and cache them under ~/.cache/mlflow-plugins/k8s/<version>/ (only the first run pays).
+# Build the `k8s` test cluster's binaries and cache them (only the first run on a machine pays).
 #
-#   tools/k8s/build.sh            # build if not cached; prints the cache directory on stdout
-#   tools/k8s/build.sh --print-dir  # print the cache directory if filled, else exit 1
-#   K8S_DEBIAN_VERSION=... K8S_DEBIAN_SUITE=... tools/k8s/build.sh
+#   tools/k8s/build.sh                         # the default version; prints the cache directory
+#   tools/k8s/build.sh --print-dir             # print the cache directory if filled, else exit 1
+#   K8S_VERSION=v1.29.15 tools/k8s/build.sh    # another Kubernetes release (the compat job)
 #
-# The machine's apt sources are never edited: a private deb-src list and private apt state
-# directories live in a throw-away work directory.  Needs root (or sudo) only to apt-get install
-# missing build tools (golang-go, etcd-server, dpkg-dev, openssl, ca-certificates).
+# v1.21 and later: kube-apiserver and kube-controller-manager from the Go module proxy
+# (`go mod download -json k8s.io/kubernetes@<v>`, the module's ./staging replace directives pointed
+# at the published k8s.io/* v0.<minor>.<patch> modules, go.work dropped, `go build ./cmd/...`), and
+# etcd from the Go module proxy too (a five-line main calling etcdmain.Main).  Only `go` fetches.
+# Cache: $MLFLOW_PLUGINS_CACHE or $XDG_CACHE_HOME/mlflow-plugins or ~/.cache/mlflow-plugins, then
+# k8s/<version>-<first 12 hex of this script's sha256>/.
+#
+# v1.20.2 (the legacy default until the switch): Debian's `kubernetes` source package, etcd from
+# Debian's etcd-server, cached in k8s/<debian version>/ as before.
 set -euo pipefail
 
-suite="${K8S_DEBIAN_SUITE:-bookworm}"
-deb_version="${K8S_DEBIAN_VERSION:-1.20.5+really1.20.2-1.1+deb12u1}"
-# upstream tag the source really is ("1.20.5+really1.20.2" ships 1.20.2)
-git_version="${K8S_GIT_VERSION:-v1.20.2}"
-mirror="${K8S_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+default_version=v1.20.2
+version="${K8S_VERSION:-$default_version}"
+case "$version" in v*) ;; *) version="v$version" ;; esac
+if ! [[ "$version" =~ ^v1\.([0-9]+)\.([0-9]+)$ ]]; then
+  echo "[k8s-build] K8S_VERSION must be a Kubernetes release like v1.37.2, got '${K8S_VERSION:-}'" >&2
+  exit 2
+fi
+minor="${BASH_REMATCH[1]}"
+patch="${BASH_REMATCH[2]}"
+etcd_version="${K8S_ETCD_VERSION:-v3.7.3}"
 cache_root="${MLFLOW_PLUGINS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlflow-plugins}/k8s"
-dest="$cache_root/$deb_version"
-binaries=(kube-apiserver kube-controller-manager)
+script_hash="$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-12)"
 
 log() { echo "[k8s-build] $*" >&2; }
 
-if [ -x "$dest/kube-apiserver" ] && [ -x "$dest/kube-controller-manager" ]; then
+debian=0
+if [ "$version" = v1.20.2 ]; then
+  debian=1
+  suite="${K8S_DEBIAN_SUITE:-bookworm}"
+  deb_version="${K8S_DEBIAN_VERSION:-1.20.5+really1.20.2-1.1+deb12u1}"
+  mirror="${K8S_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+  dest="$cache_root/$deb_version"
+  binaries=(kube-apiserver kube-controller-manager)
+elif [ "$minor" -lt 21 ]; then
+  echo "[k8s-build] $version: only v1.20.2 (Debian's source package) or v1.21+ (Go module proxy) can be built" >&2
+  exit 2
+else
+  dest="$cache_root/$version-$script_hash"
+  binaries=(kube-apiserver kube-controller-manager etcd)
+fi
+
+filled() {
+  local b
+  for b in "${binaries[@]}"; do [ -x "$dest/$b" ] || return 1; done
+}
+
+if filled; then
   echo "$dest"
   exit 0
 fi
@@ -32,73 +62,152 @@ fi
 
 sudo_cmd=()
 if [ "$(id -u)" != 0 ]; then sudo_cmd=(sudo); fi
-missing=()
-command -v go >/dev/null || missing+=(golang-go)
-command -v etcd >/dev/null || missing+=(etcd-server)
-command -v dpkg-source >/dev/null || missing+=(dpkg-dev)
-command -v openssl >/dev/null || missing+=(openssl)
-command -v make >/dev/null || missing+=(make)
-command -v rsync >/dev/null || missing+=(rsync)
-command -v jq >/dev/null || missing+=(jq)
-command -v flock >/dev/null || missing+=(util-linux)
-[ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
-[ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing build tools: ${missing[*]}"
-  "${sudo_cmd[@]}" apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-fi
+apt_missing() {
+  if [ $# -gt 0 ]; then
+    log "installing build tools: $*"
+    "${sudo_cmd[@]}" apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "$@" >&2
+  fi
+}
 
 # one build at a time per machine; a second caller waits and then finds the cache filled
+command -v flock >/dev/null || apt_missing util-linux
 mkdir -p "$cache_root"
 exec 9>"$cache_root/.build.lock"
 flock 9
-if [ -x "$dest/kube-apiserver" ] && [ -x "$dest/kube-controller-manager" ]; then
+if filled; then
   echo "$dest"
   exit 0
 fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/k8s-build.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial" "$work/src"
-chmod -R a+rwX "$work"   # apt drops to the _apt user for downloads
-cat >"$work/apt/sources.list" <<SRC
-deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite main
-SRC
-apt_opts=(
-  -o "Dir::Etc::SourceList=$work/apt/sources.list"
-  -o "Dir::Etc::SourceParts=/dev/null"
-  -o "Dir::State::Lists=$work/apt/lists"
-  -o "Dir::Cache=$work/apt/cache"
+mkdir -p "$work/out"
+
+install_dest() {  # the finished binaries, atomically
+  local tmpdest
+  tmpdest="$(mktemp -d "$cache_root/.partial.XXXXXX")"
+  cp "$work/out/"* "$tmpdest/"
+  printf '%s' "$1" >"$tmpdest/BUILD-INFO"
+  chmod 755 "$tmpdest" "$tmpdest"/*
+  chmod 644 "$tmpdest/BUILD-INFO"
+  rm -rf "$dest"
+  mv "$tmpdest" "$dest"
+  log "done: $dest"
+  echo "$dest"
+}
+
+# ---------------------------------------------------------------- v1.21+: the Go module proxy
+build_from_go_proxy() {
+  local go_bin
+  go_bin="$(command -v go || true)"
+  [ -n "$go_bin" ] || { [ -x /usr/local/go/bin/go ] && go_bin=/usr/local/go/bin/go; }
+  if [ -z "$go_bin" ]; then
+    log "no Go toolchain: install Go (1.26 builds v1.37) and put it on PATH"
+    exit 1
+  fi
+  export PATH="$(dirname "$go_bin"):$PATH"
+  unset GOFLAGS GO111MODULE GOWORK
+  export GOTOOLCHAIN="${GOTOOLCHAIN:-local}" CGO_ENABLED=0
+  local staging="v0.$minor.$patch" started kv ldflags c secs src
+
+  log "Building kube-apiserver + kube-controller-manager $version and etcd $etcd_version with $(go version)"
+  log "from the Go module proxy; once per machine (~6 min per binary on 2 idle cores, more on a busy machine)."
+  started=$(date +%s)
+  src="$(go mod download -json "k8s.io/kubernetes@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -n "$src" ] && [ -f "$src/go.mod" ] || { log "go mod download k8s.io/kubernetes@$version gave no module dir"; exit 1; }
+  cp -r "$src" "$work/kubernetes"
+  chmod -R u+w "$work/kubernetes"
+  cd "$work/kubernetes"
+  rm -f go.work go.work.sum
+  # k8s.io/api => ./staging/src/k8s.io/api  becomes  k8s.io/api => k8s.io/api v0.<minor>.<patch>
+  sed -i -E "s#^([[:space:]]*)(k8s\.io/[A-Za-z0-9._-]+) => \./staging/src/k8s\.io/[A-Za-z0-9._-]+[[:space:]]*\$#\1\2 => \2 $staging#" go.mod
+  if grep -q '=> \./staging' go.mod; then
+    log "go.mod still has ./staging replace directives after rewriting:"; grep '=> \./staging' go.mod >&2; exit 1
+  fi
+  kv=k8s.io/component-base/version
+  ldflags="-s -w -X $kv.gitVersion=$version -X $kv.gitMajor=1 -X $kv.gitMinor=$minor"
+  ldflags+=" -X $kv.gitTreeState=clean -X $kv.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  local timings=""
+  for c in kube-apiserver kube-controller-manager; do
+    secs=$(date +%s)
+    log "go build ./cmd/$c (be patient)"
+    nice go build -mod=mod -trimpath -buildvcs=false -ldflags "$ldflags" -o "$work/out/$c" "./cmd/$c" >&2
+    timings+="$c=$(( $(date +%s) - secs ))s "
+  done
+
+  secs=$(date +%s)
+  mkdir -p "$work/etcd"
+  cd "$work/etcd"
+  cat >main.go <<'GO'
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
 )
 
-log "Building kube-apiserver + kube-controller-manager $git_version (Debian kubernetes $deb_version, $suite)."
-log "This happens once per machine (5-10 minutes on 2 free cores, much longer on a busy machine); binaries are cached in $dest"
-log "fetching Debian source package index ($suite)"
-apt-get "${apt_opts[@]}" update -qq >&2
-(cd "$work/src" && apt-get "${apt_opts[@]}" source -qq --download-only "kubernetes=$deb_version" >&2)
-(cd "$work/src" && dpkg-source --no-check -x ./*.dsc tree >/dev/null)
+func main() { etcdmain.Main(os.Args) }
+GO
+  printf 'module mlflow-plugins.local/etcd\n\ngo 1.24\n' >go.mod
+  log "go build etcd $etcd_version (go.etcd.io/etcd/server/v3/etcdmain)"
+  go get "go.etcd.io/etcd/server/v3@$etcd_version" >&2
+  go mod tidy >&2
+  nice go build -trimpath -buildvcs=false -ldflags "-s -w" -o "$work/out/etcd" . >&2
+  timings+="etcd=$(( $(date +%s) - secs ))s total=$(( $(date +%s) - started ))s"
+  log "build times: $timings"
+  install_dest "$(printf 'source=go-module-proxy\ngit_version=%s\nstaging=%s\netcd=%s\ngo=%s\nscript_sha256=%s\nbuild_seconds=%s\n' \
+    "$version" "$staging" "$etcd_version" "$(go version)" "$script_hash" "$timings")"
+}
 
-cd "$work/src/tree"
-# Kubernetes 1.20's own build (hack/lib/init.sh) runs in GOPATH mode (GO111MODULE=off) with the
-# vendored tree, exactly as Debian's debian/rules does; Go 1.19 still supports that.  The version
-# comes from KUBE_GIT_VERSION since the tarball has no .git.
-unset GOFLAGS GO111MODULE
-export KUBE_GIT_VERSION="$git_version" KUBE_GIT_TREE_STATE=clean CGO_ENABLED=0
-export GOLDFLAGS="-s -w"   # no symbols: smaller binaries, faster link
-log "$(go version); compiling with: make WHAT=\"cmd/kube-apiserver cmd/kube-controller-manager\" (be patient)"
-nice make WHAT="cmd/kube-apiserver cmd/kube-controller-manager" >&2
-mkdir -p "$work/out"
-for b in "${binaries[@]}"; do
-  cp "$(ls _output/local/bin/*/*/"$b" | head -n1)" "$work/out/$b"
-done
+# ---------------------------------------------------------------- v1.20.2: Debian's source package
+build_from_debian() {
+  # The machine's apt sources are never edited: a private deb-src list and private apt state
+  # directories live in the throw-away work directory.
+  local missing=()
+  command -v go >/dev/null || missing+=(golang-go)
+  command -v etcd >/dev/null || missing+=(etcd-server)
+  command -v dpkg-source >/dev/null || missing+=(dpkg-dev)
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v make >/dev/null || missing+=(make)
+  command -v rsync >/dev/null || missing+=(rsync)
+  command -v jq >/dev/null || missing+=(jq)
+  [ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
+  [ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
+  apt_missing "${missing[@]}"
+  mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial" "$work/src"
+  chmod -R a+rwX "$work"   # apt drops to the _apt user for downloads
+  printf 'deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' "$mirror" "$suite" \
+    >"$work/apt/sources.list"
+  local apt_opts=(
+    -o "Dir::Etc::SourceList=$work/apt/sources.list"
+    -o "Dir::Etc::SourceParts=/dev/null"
+    -o "Dir::State::Lists=$work/apt/lists"
+    -o "Dir::Cache=$work/apt/cache"
+  )
+  log "Building kube-apiserver + kube-controller-manager $version (Debian kubernetes $deb_version, $suite)."
+  log "This happens once per machine (5-10 minutes on 2 free cores, much longer on a busy machine); binaries are cached in $dest"
+  apt-get "${apt_opts[@]}" update -qq >&2
+  (cd "$work/src" && apt-get "${apt_opts[@]}" source -qq --download-only "kubernetes=$deb_version" >&2)
+  (cd "$work/src" && dpkg-source --no-check -x ./*.dsc tree >/dev/null)
+  cd "$work/src/tree"
+  # Kubernetes 1.20's own build (hack/lib/init.sh) runs in GOPATH mode (GO111MODULE=off) with the
+  # vendored tree, exactly as Debian's debian/rules does.  The version comes from KUBE_GIT_VERSION.
+  unset GOFLAGS GO111MODULE
+  export KUBE_GIT_VERSION="$version" KUBE_GIT_TREE_STATE=clean CGO_ENABLED=0
+  export GOLDFLAGS="-s -w"
+  log "$(go version); compiling with: make WHAT=\"cmd/kube-apiserver cmd/kube-controller-manager\" (be patient)"
+  nice make WHAT="cmd/kube-apiserver cmd/kube-controller-manager" >&2
+  local b
+  for b in "${binaries[@]}"; do
+    cp "$(ls _output/local/bin/*/*/"$b" | head -n1)" "$work/out/$b"
+  done
+  install_dest "$(printf 'debian=%s\nsuite=%s\ngit_version=%s\ngo=%s\n' "$deb_version" "$suite" "$version" "$(go version)")"
+}
 
-mkdir -p "$cache_root"
-tmpdest="$(mktemp -d "$cache_root/.partial.XXXXXX")"
-cp "$work/out/"* "$tmpdest/"
-printf 'debian=%s\nsuite=%s\ngit_version=%s\ngo=%s\n' "$deb_version" "$suite" "$git_version" "$(go version)" >"$tmpdest/BUILD-INFO"
-chmod 755 "$tmpdest" "$tmpdest"/kube-*
-rm -rf "$dest"
-mv "$tmpdest" "$dest"
-log "done: $dest"
-echo "$dest"
+if [ "$debian" = 1 ]; then
+  build_from_debian
+else
+  build_from_go_proxy
+fi

@@ -62,7 +62,7 @@ def test_kubeconfig_drives_controllers(k8s: dict[str, str]) -> None:
 def test_fake_kubelet_serves_pod_logs_through_the_api_server(k8s: dict[str, str]) -> None:
     from kubernetes import client
 
-    from mlflow_testenv.services.k8s import FakeKubelet
+    from mlflow_testenv.kubelet import FakeKubelet
 
     kubelet = FakeKubelet(k8s)
     try:

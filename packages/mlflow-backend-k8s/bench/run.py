@@ -71,7 +71,7 @@ def main() -> int:
     from kubernetes import client, config
 
     from mlflow_testenv import start_service
-    from mlflow_testenv.services.k8s import FakeKubelet
+    from mlflow_testenv.kubelet import FakeKubelet
 
     k8s_srv = start_service("k8s", parent_pid=os.getpid(), record=False)
     mlflow_srv = start_service("mlflow", parent_pid=os.getpid(), record=False)

@@ -13,7 +13,7 @@ import pytest
 from kubernetes import client, config
 
 from mlflow_testenv import session_service
-from mlflow_testenv.services.k8s import FakeKubelet
+from mlflow_testenv.kubelet import FakeKubelet
 
 PROJECT = Path(__file__).parent / "project"
 

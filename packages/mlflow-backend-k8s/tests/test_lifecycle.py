@@ -15,7 +15,7 @@ from kubernetes import client
 from mlflow_backend_k8s.backend import K8sBackend
 from mlflow_backend_k8s.submitted_run import K8sSubmittedRun
 
-from mlflow_testenv.services.k8s import FakeKubelet
+from mlflow_testenv.kubelet import FakeKubelet
 
 from .conftest import PROJECT, write_json
 

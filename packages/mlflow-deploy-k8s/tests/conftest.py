@@ -17,7 +17,7 @@ import requests
 from kubernetes import client, config
 
 from mlflow_testenv import session_service
-from mlflow_testenv.services.k8s import FakeKubelet, host_ip
+from mlflow_testenv.kubelet import FakeKubelet, host_ip
 
 
 @dataclass

@@ -14,7 +14,7 @@ import pytest
 from kubernetes import client
 from mlflow.exceptions import MlflowException
 
-from mlflow_testenv.services.k8s import FakeKubelet
+from mlflow_testenv.kubelet import FakeKubelet
 
 from .conftest import ModelServer
 

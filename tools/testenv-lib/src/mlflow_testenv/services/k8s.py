@@ -1,24 +1,28 @@
 """A real Kubernetes control plane on loopback: etcd + kube-apiserver + kube-controller-manager.
 
-Binaries: kube-apiserver and kube-controller-manager v1.20 built once from Debian's `kubernetes`
-source package by `tools/k8s/build.sh` (cached under ~/.cache/mlflow-plugins/k8s/<version>/);
-etcd from Debian's `etcd-server`. TLS with a self-signed CA generated per instance, a static bearer
-token (group system:masters), service-account signing keys, and a kubeconfig in the workdir.
+Binaries: built once by `tools/k8s/build.sh` and cached under ~/.cache/mlflow-plugins/k8s/ —
+kube-apiserver, kube-controller-manager and etcd from the Go module proxy (v1.21 and later), or
+v1.20.2 from Debian's `kubernetes` source package with Debian's `etcd-server`. TLS with a self-signed
+CA generated per instance, a static bearer token (group system:masters), service-account signing
+keys and issuer, and a kubeconfig in the workdir.
+
+Version: `tools/testenv up k8s --version v1.29.15`, `session_service("k8s", ..., ["--version", ...])`,
+or MLFLOW_TESTENV_K8S_VERSION (what the compat job sets); default `DEFAULT_VERSION`.
 
 There is no kubelet and no scheduler (as with controller-runtime's envtest): Jobs create Pods and
-Deployments create ReplicaSets and Pods, but tests play the kubelet (bind pods to a fake Node,
-patch their status).
+Deployments create ReplicaSets and Pods, but tests play the kubelet (`mlflow_testenv.kubelet`).
 
 Exports: MLFLOW_TESTENV_K8S_KUBECONFIG, MLFLOW_TESTENV_K8S_URL, MLFLOW_TESTENV_K8S_TOKEN,
 MLFLOW_TESTENV_K8S_CA (path of the CA certificate).
 
-Overrides: MLFLOW_TESTENV_K8S_BINDIR (use these binaries, no build),
+Overrides: MLFLOW_TESTENV_K8S_BINDIR (use these binaries, no build; etcd from there or PATH),
 MLFLOW_TESTENV_K8S_BUILD_SCRIPT (path of build.sh when this package is not run from the repo).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -29,13 +33,40 @@ from pathlib import Path
 
 from mlflow_testenv._install import apt_install
 from mlflow_testenv.core import Launch, Service, TestenvError, free_port
+from mlflow_testenv.kubelet import host_ip
+
+DEFAULT_VERSION = "v1.20.2"
+VERSION_ENV = "MLFLOW_TESTENV_K8S_VERSION"
+_VERSION = re.compile(r"^v?1\.(\d+)\.(\d+)$")
 
 # controllers the tests need; nodelifecycle is left out so the fake node is never tainted/evicted
 CONTROLLERS = ",".join([
     "job", "deployment", "replicaset", "garbagecollector", "namespace", "serviceaccount",
     "serviceaccount-token", "ttl-after-finished", "endpoint", "endpointslice", "podgc",
 ])
-FEATURE_GATES = "TTLAfterFinished=true"
+
+
+def parse_version(text: str) -> tuple[str, int]:
+    """'1.37.2' or 'v1.37.2' -> ('v1.37.2', 37); anything else is a clear error."""
+    m = _VERSION.match(text.strip())
+    if not m:
+        raise TestenvError(f"k8s: version {text!r} is not a Kubernetes release like v1.37.2")
+    return f"v1.{m[1]}.{m[2]}", int(m[1])
+
+
+def _split_args(args: list[str]) -> tuple[str, list[str]]:
+    """`--version X` (or `--version=X`) out of the service's args; the rest go to kube-apiserver."""
+    version = os.environ.get(VERSION_ENV) or DEFAULT_VERSION
+    rest: list[str] = []
+    it = iter(args)
+    for a in it:
+        if a == "--version":
+            version = next(it, "")
+        elif a.startswith("--version="):
+            version = a.split("=", 1)[1]
+        else:
+            rest.append(a)
+    return parse_version(version)[0], rest
 
 
 def _build_script() -> Path:
@@ -46,7 +77,8 @@ def _build_script() -> Path:
     return Path(__file__).resolve().parents[4] / "k8s" / "build.sh"
 
 
-def _bindir() -> Path:
+def bindir(version: str) -> Path:
+    """The directory holding this version's binaries, built (once per machine) if not cached."""
     override = os.environ.get("MLFLOW_TESTENV_K8S_BINDIR")
     if override:
         return Path(override)
@@ -54,16 +86,18 @@ def _bindir() -> Path:
     if not script.is_file():
         raise TestenvError(f"k8s: build script not found at {script}; set MLFLOW_TESTENV_K8S_BUILD_SCRIPT "
                            "or MLFLOW_TESTENV_K8S_BINDIR")
+    env = {**os.environ, "K8S_VERSION": version}
     # build.sh prints the cache dir at once when the binaries are cached, else builds them first
-    probe = subprocess.run(["bash", str(script), "--print-dir"], capture_output=True, text=True)
+    probe = subprocess.run(["bash", str(script), "--print-dir"], capture_output=True, text=True, env=env)
     cached = Path(probe.stdout.strip()) if probe.returncode == 0 else None
     if cached and (cached / "kube-apiserver").is_file():
         return cached
-    print("# testenv: k8s binaries not cached yet; building kube-apiserver and kube-controller-manager "
-          f"from Debian's kubernetes source with {script} (one-time: 5-10 minutes on 2 free cores, more on a busy machine)...", file=sys.stderr)
-    built = subprocess.run(["bash", str(script)], stdout=subprocess.PIPE, text=True)
+    print(f"# testenv: k8s {version} binaries not cached yet; building them with {script} "
+          "(one-time: 10-15 minutes on 2 free cores, more on a busy machine)...", file=sys.stderr)
+    built = subprocess.run(["bash", str(script)], stdout=subprocess.PIPE, text=True, env=env)
     if built.returncode != 0:
-        raise TestenvError(f"k8s: {script} failed with exit code {built.returncode} (its log is above)")
+        raise TestenvError(f"k8s: {script} (K8S_VERSION={version}) failed with exit code {built.returncode} "
+                           "(its log is above)")
     return Path(built.stdout.strip().splitlines()[-1])
 
 
@@ -99,18 +133,6 @@ def _make_pki(pki: Path) -> None:
     _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=pki)
 
 
-def host_ip() -> str:
-    """This machine's non-loopback IPv4 (pod IPs and endpoints may not be loopback), else 127.0.0.1."""
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        try:
-            s.connect(("10.255.255.255", 1))  # no packet is sent: this only picks the outgoing interface
-            return s.getsockname()[0]
-        except OSError:
-            return "127.0.0.1"
-
-
 def _kubeconfig(url: str, ca: Path, token: str) -> str:
     import base64
 
@@ -138,13 +160,22 @@ current-context: testenv
 
 class K8sService(Service):
     name = "k8s"
-    description = "kube-apiserver + kube-controller-manager v1.20 + etcd on loopback (TLS, bearer token; no kubelet)"
+    description = (f"kube-apiserver + kube-controller-manager + etcd on loopback (TLS, bearer token; no kubelet); "
+                   f"--version (default {DEFAULT_VERSION})")
 
     def install(self) -> None:
-        missing = [pkg for cmd, pkg in (("etcd", "etcd-server"), ("openssl", "openssl")) if not shutil.which(cmd)]
-        if missing:
-            apt_install(*missing, why="the k8s service")
-        _bindir()
+        if not shutil.which("openssl"):
+            apt_install("openssl", why="the k8s service")
+        # the version and the binaries are settled in launch(), which sees the service's args
+
+    @staticmethod
+    def etcd(bins: Path) -> str:
+        """etcd built next to the API server (Go module proxy builds), else Debian's etcd-server."""
+        if (bins / "etcd").is_file():
+            return str(bins / "etcd")
+        if not shutil.which("etcd"):
+            apt_install("etcd-server", why="the k8s service (etcd for the Debian-built v1.20)")
+        return shutil.which("etcd") or "etcd"
 
     def prepare(self, workdir: Path) -> None:
         _make_pki(workdir / "pki")
@@ -157,14 +188,16 @@ class K8sService(Service):
     def launch(self, workdir: Path, port: int, args: list[str]) -> Launch:
         import requests
 
-        bindir = _bindir()
+        version, extra = _split_args(args)
+        bins = bindir(version)
+        etcd = self.etcd(bins)
         pki = workdir / "pki"
         token = (workdir / "token").read_text().strip()
         url = f"https://127.0.0.1:{port}"
         kubeconfig = workdir / "kubeconfig"
         kubeconfig.write_text(_kubeconfig(url, pki / "ca.crt", token))
         kubeconfig.chmod(0o600)
-        cmd = [sys.executable, "-m", "mlflow_testenv.services.k8s", str(bindir), str(workdir), str(port), *args]
+        cmd = [sys.executable, "-m", "mlflow_testenv.services.k8s", str(bins), etcd, str(workdir), str(port), *extra]
 
         def health() -> bool:
             r = requests.get(f"{url}/readyz", headers={"Authorization": f"Bearer {token}"},
@@ -188,6 +221,7 @@ class K8sService(Service):
             "MLFLOW_TESTENV_K8S_CA": str(pki / "ca.crt"),
             "MLFLOW_TESTENV_K8S_KUBELET_CERT": str(pki / "kubelet.crt"),
             "MLFLOW_TESTENV_K8S_KUBELET_KEY": str(pki / "kubelet.key"),
+            "MLFLOW_TESTENV_K8S_VERSION": version,
         }
         return Launch(cmd=cmd, exports=exports, health=health, after_healthy=wait_for_default_namespace,
                       timeout=90)
@@ -196,219 +230,36 @@ class K8sService(Service):
 SERVICE = K8sService()
 
 
-# ---- tests play the kubelet (there is none): a Node, binding, pod status, deletion, pod logs
-
-class FakeKubelet:
-    """What a kubelet would do, driven by a test, against the real API server (as envtest users do).
-
-    One Node per instance (`fake-node-<pid>-<n>`), with this process's HTTPS log endpoint as its
-    kubelet port, so `kubectl logs` / read_namespaced_pod_log go through the real API server.
-    A background watch force-deletes terminating pods on the node (a kubelet confirms deletion),
-    and `serve()` rules make matching new pods Running+Ready at once (for Deployments).
-    """
-
-    _count = 0
-
-    def __init__(self, exports: dict[str, str]) -> None:
-        import threading
-
-        from kubernetes import client, config
-
-        FakeKubelet._count += 1
-        self.api = config.new_client_from_config(exports["MLFLOW_TESTENV_K8S_KUBECONFIG"])
-        self.core = client.CoreV1Api(self.api)
-        self.node = f"fake-node-{os.getpid()}-{FakeKubelet._count}"
-        self.logs: dict[tuple[str, str], bytes] = {}
-        self.rules: list[tuple[str, dict[str, str], str]] = []  # (namespace, labels, pod ip)
-        self._stop = threading.Event()
-        self._server = self._log_server(exports["MLFLOW_TESTENV_K8S_KUBELET_CERT"],
-                                        exports["MLFLOW_TESTENV_K8S_KUBELET_KEY"])
-        self._register_node()
-        self._threads = [threading.Thread(target=self._loop, args=(fn,), daemon=True)
-                         for fn in (self._finalize_terminating, self._serve_new_pods)]
-        for t in self._threads:
-            t.start()
-
-    # -- node and log endpoint
-
-    def _log_server(self, cert: str, key: str):  # type: ignore[no-untyped-def]
-        import ssl
-        import threading
-        from http.server import BaseHTTPRequestHandler
-
-        from mlflow_testenv.http_server import LocalHTTPServer
-
-        kubelet = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # /containerLogs/<ns>/<pod>/<container>
-                parts = self.path.split("?")[0].strip("/").split("/")
-                body = kubelet.logs.get((parts[1], parts[2]), b"") if len(parts) >= 3 else b""
-                self.send_response(200 if parts[0] == "containerLogs" else 404)
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        server = LocalHTTPServer(("127.0.0.1", 0), Handler)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(cert, key)
-        server.socket = ctx.wrap_socket(server.socket, server_side=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return server
-
-    def _register_node(self) -> None:
-        from kubernetes.client.rest import ApiException
-
-        try:
-            self.core.create_node({"metadata": {"name": self.node, "labels": {"kubernetes.io/hostname": self.node}}})
-        except ApiException as e:
-            if e.status != 409:
-                raise
-        port = self._server.server_address[1]
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        self.core.patch_node_status(self.node, {"status": {
-            "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}, {"type": "Hostname", "address": self.node}],
-            "daemonEndpoints": {"kubeletEndpoint": {"Port": port}},
-            "capacity": {"cpu": "16", "memory": "64Gi", "pods": "110"},
-            "allocatable": {"cpu": "16", "memory": "64Gi", "pods": "110"},
-            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "fake kubelet",
-                            "lastHeartbeatTime": now, "lastTransitionTime": now}],
-        }})
-
-    # -- what a test calls
-
-    def wait_for_pods(self, namespace: str, selector: str, count: int = 1, timeout: float = 30) -> list[str]:
-        """Names of the first `count` pods matching `selector` (watching, not polling)."""
-        from kubernetes import watch
-
-        names: list[str] = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            listed = self.core.list_namespaced_pod(namespace, label_selector=selector)
-            names = [p.metadata.name for p in listed.items if not p.metadata.deletion_timestamp]
-            if len(names) >= count:
-                return names[:count]
-            for event in watch.Watch().stream(self.core.list_namespaced_pod, namespace, label_selector=selector,
-                                              resource_version=listed.metadata.resource_version,
-                                              timeout_seconds=max(1, int(deadline - time.monotonic()))):
-                if event["type"] == "ADDED" and event["object"].metadata.name not in names:
-                    names.append(event["object"].metadata.name)
-                    if len(names) >= count:
-                        return names[:count]
-        raise TimeoutError(f"{count} pod(s) {selector!r} in {namespace} did not appear within {timeout}s (got {names})")
-
-    def bind(self, namespace: str, pod: str) -> None:
-        from kubernetes.client.rest import ApiException
-
-        body = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": pod},
-                "target": {"apiVersion": "v1", "kind": "Node", "name": self.node}}
-        try:
-            self.core.create_namespaced_binding(namespace, body, _preload_content=False)
-        except ApiException as e:
-            if e.status != 409:  # already bound
-                raise
-
-    def set_phase(self, namespace: str, pod: str, phase: str, *, exit_code: int | None = None,
-                  pod_ip: str = "127.0.0.1") -> None:
-        """Running (and Ready), Succeeded or Failed, with matching container states."""
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        spec = self.core.read_namespaced_pod(pod, namespace).spec
-        if phase == "Running":
-            state = {"running": {"startedAt": now}}
-        else:
-            code = exit_code if exit_code is not None else (0 if phase == "Succeeded" else 1)
-            state = {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
-                                    "startedAt": now, "finishedAt": now}}
-        ready = "True" if phase == "Running" else "False"
-        statuses = [{"name": c.name, "image": c.image, "imageID": "", "ready": ready == "True",
-                     "restartCount": 0, "state": state, "started": phase == "Running"} for c in spec.containers]
-        self.core.patch_namespaced_pod_status(pod, namespace, {"status": {
-            "phase": phase, "podIP": pod_ip, "podIPs": [{"ip": pod_ip}], "hostIP": "127.0.0.1", "startTime": now,
-            "conditions": [{"type": t, "status": ready if t in ("Ready", "ContainersReady") else "True",
-                            "lastTransitionTime": now}
-                           for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")],
-            "containerStatuses": statuses,
-        }})
-
-    def run(self, namespace: str, pod: str, pod_ip: str = "127.0.0.1") -> None:
-        self.bind(namespace, pod)
-        self.set_phase(namespace, pod, "Running", pod_ip=pod_ip)
-
-    def serve(self, namespace: str, labels: dict[str, str], pod_ip: str) -> None:
-        """From now on, pods in `namespace` with `labels` start Running+Ready at `pod_ip` by themselves."""
-        self.rules.append((namespace, labels, pod_ip))
-        for pod in self.core.list_namespaced_pod(namespace).items:
-            self._maybe_serve(pod)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._server.shutdown()
-        try:
-            self.core.delete_node(self.node)
-        except Exception:  # noqa: S110 - best effort at teardown
-            pass
-
-    # -- background watches
-
-    def _loop(self, body) -> None:  # type: ignore[no-untyped-def]
-        while not self._stop.is_set():
-            try:
-                body()
-            except Exception:
-                time.sleep(0.5)
-
-    def _finalize_terminating(self) -> None:
-        from kubernetes import watch
-
-        for event in watch.Watch().stream(self.core.list_pod_for_all_namespaces,
-                                          field_selector=f"spec.nodeName={self.node}", timeout_seconds=5):
-            pod = event["object"]
-            if event["type"] != "DELETED" and pod.metadata.deletion_timestamp:
-                self._force_delete(pod)
-            if self._stop.is_set():
-                return
-
-    def _force_delete(self, pod) -> None:  # type: ignore[no-untyped-def]
-        from kubernetes.client.rest import ApiException
-
-        try:
-            self.core.delete_namespaced_pod(pod.metadata.name, pod.metadata.namespace, grace_period_seconds=0)
-        except ApiException as e:
-            if e.status != 404:
-                raise
-
-    def _serve_new_pods(self) -> None:
-        from kubernetes import watch
-
-        if not self.rules:
-            time.sleep(0.2)
-            return
-        for event in watch.Watch().stream(self.core.list_pod_for_all_namespaces, field_selector="spec.nodeName=",
-                                          timeout_seconds=5):
-            if event["type"] in ("ADDED", "MODIFIED"):
-                self._maybe_serve(event["object"])
-            if self._stop.is_set():
-                return
-
-    def _maybe_serve(self, pod) -> None:  # type: ignore[no-untyped-def]
-        labels = pod.metadata.labels or {}
-        if pod.spec.node_name or pod.metadata.deletion_timestamp:
-            return
-        for namespace, wanted, ip in self.rules:
-            if pod.metadata.namespace == namespace and all(labels.get(k) == v for k, v in wanted.items()):
-                self.run(namespace, pod.metadata.name, pod_ip=ip)
-                return
-
-
 # ---- the process the supervisor runs: starts etcd, then the API server, then the controller manager,
 # ---- and stops all three when any of them exits or on SIGTERM.
 
-def _control_plane(bindir: Path, workdir: Path, port: int, extra: list[str]) -> int:
+def binary_version(apiserver: Path) -> tuple[str, int]:
+    """What `kube-apiserver --version` says ("Kubernetes v1.37.2"): the flags follow the binary."""
+    out = subprocess.run([str(apiserver), "--version"], capture_output=True, text=True, timeout=60)
+    found = re.search(r"v1\.\d+\.\d+", out.stdout)
+    if not found:
+        raise TestenvError(f"k8s: {apiserver} --version printed {out.stdout.strip()!r} {out.stderr.strip()[-300:]!r}")
+    return parse_version(found.group())
+
+
+def version_flags(minor: int) -> tuple[list[str], list[str]]:
+    """Flags that exist only in some releases: (kube-apiserver's, kube-controller-manager's)."""
+    apiserver: list[str] = []
+    controller_manager: list[str] = []
+    if minor < 24:  # the insecure ports were removed in 1.24 (they default to off before too, but not 0)
+        apiserver += ["--insecure-port", "0"]
+        controller_manager += ["--port", "0"]
+    if minor < 23:  # TTLAfterFinished went GA in 1.23 and its gate was removed in 1.25
+        apiserver += ["--feature-gates", "TTLAfterFinished=true"]
+        controller_manager += ["--feature-gates", "TTLAfterFinished=true"]
+    return apiserver, controller_manager
+
+
+def _control_plane(bindir: Path, etcd: str, workdir: Path, port: int, extra: list[str]) -> int:
     pki = workdir / "pki"
+    version, minor = binary_version(bindir / "kube-apiserver")
+    apiserver_flags, controller_manager_flags = version_flags(minor)
+    print(f"[k8s] Kubernetes {version}, etcd {etcd}", flush=True)
     etcd_client, etcd_peer = free_port(), free_port()
     etcd_url = f"http://127.0.0.1:{etcd_client}"
     procs: list[subprocess.Popen] = []
@@ -419,7 +270,7 @@ def _control_plane(bindir: Path, workdir: Path, port: int, extra: list[str]) -> 
         procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
 
     start("etcd", [
-        shutil.which("etcd") or "etcd", "--data-dir", str(workdir / "etcd"), "--name", "testenv",
+        etcd, "--data-dir", str(workdir / "etcd"), "--name", "testenv",
         "--listen-client-urls", etcd_url, "--advertise-client-urls", etcd_url,
         "--listen-peer-urls", f"http://127.0.0.1:{etcd_peer}",
         "--initial-advertise-peer-urls", f"http://127.0.0.1:{etcd_peer}",
@@ -430,7 +281,6 @@ def _control_plane(bindir: Path, workdir: Path, port: int, extra: list[str]) -> 
         str(bindir / "kube-apiserver"),
         "--etcd-servers", etcd_url,
         "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--secure-port", str(port),
-        "--insecure-port", "0",
         "--tls-cert-file", str(pki / "server.crt"), "--tls-private-key-file", str(pki / "server.key"),
         "--client-ca-file", str(pki / "ca.crt"),
         "--token-auth-file", str(pki / "tokens.csv"),
@@ -442,11 +292,11 @@ def _control_plane(bindir: Path, workdir: Path, port: int, extra: list[str]) -> 
         "--allow-privileged=true",
         # as envtest: no ServiceAccount admission, so pods may name accounts that do not exist yet
         "--disable-admission-plugins", "ServiceAccount",
-        "--feature-gates", FEATURE_GATES,
         "--cert-dir", str(pki),
         # pod logs are fetched from the node's "kubelet" (a test's FakeKubelet) over verified TLS
         "--kubelet-certificate-authority", str(pki / "ca.crt"),
         "--kubelet-preferred-address-types", "InternalIP",
+        *apiserver_flags,
         *extra,
     ])
     if not _wait_ready(f"https://127.0.0.1:{port}", workdir, procs):
@@ -460,9 +310,9 @@ def _control_plane(bindir: Path, workdir: Path, port: int, extra: list[str]) -> 
         "--controllers", CONTROLLERS,
         "--service-account-private-key-file", str(pki / "sa.key"),
         "--root-ca-file", str(pki / "ca.crt"),
-        "--leader-elect=false", "--port", "0", "--secure-port", "0",
-        "--feature-gates", FEATURE_GATES,
+        "--leader-elect=false", "--secure-port", "0",
         "--concurrent-gc-syncs", "5",
+        *controller_manager_flags,
     ])
 
     stopping = False
@@ -518,4 +368,4 @@ def _stop_all(procs: list[subprocess.Popen]) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(_control_plane(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]))
+    sys.exit(_control_plane(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]), sys.argv[5:]))
