@@ -57,6 +57,25 @@ def test_unknown_setting_is_refused(run_evaluate):
     assert 'evaluator_config["fairness"]' in message and "min_group_sise" in message
 
 
+@pytest.mark.parametrize("evaluators", [["default", "fairness"], ["fairness"]])
+def test_misspelled_key_is_refused_not_ignored(run_evaluate, evaluators):
+    with pytest.raises(MlflowException) as info:
+        # no string column: MLflow's own SHAP step (in "default") fails on pandas 3 strings
+        run_evaluate(data=DF.drop(columns="age_band"), targets="y", predictions="pred", model_type="classifier",
+                     evaluators=evaluators, evaluator_config={"fairness": {"sensitive_feature": ["sex"]}})
+    message = info.value.message
+    assert info.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert message.startswith('evaluator_config["fairness"]: unknown setting(s) [\'sensitive_feature\']'), message
+    assert "did you mean 'sensitive_features'" in message and "'min_group_size'" in message, message
+
+
+def test_misspelled_key_in_a_flat_config_for_every_evaluator(run_evaluate):
+    """evaluators=None: MLflow hands one flat config to every installed evaluator."""
+    with pytest.raises(MlflowException, match=r"unknown setting\(s\) \['sensitive_feature'\]"):
+        run_evaluate(data=DF, targets="y", predictions="pred", model_type="classifier",
+                     evaluator_config={"sensitive_feature": ["sex"], "log_model_explainability": False})
+
+
 def test_missing_sensitive_values(run_evaluate):
     data = DF.assign(sex=[0, 1, None, 1, 0, 1, 0, 1])
     message = _fails(run_evaluate, {"sensitive_features": ["sex"]}, data=data)
@@ -102,6 +121,8 @@ class _Weird:
     ("classifier", {"min_group_size": 3}, True),  # asked for; evaluate() then says what is missing
     ("classifier", {}, False),  # not configured: a plain evaluate() must not be affected
     ("classifier", {"log_model_explainability": False}, False),
+    ("classifier", {"sensitive_feature": ["sex"]}, True),  # a typo: evaluate() refuses it by name
+    ("classifier", {"log_model_explainability": False, "sensitve_features": ["sex"]}, True),
     ("classifier", None, False),
     ("classifier", "sex", False),
     ("text", {"sensitive_features": ["sex"]}, False),

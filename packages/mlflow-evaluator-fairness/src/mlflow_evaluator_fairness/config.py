@@ -6,6 +6,7 @@ setting's full name, e.g. ``evaluator_config["fairness"]["min_group_size"]: ...`
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -71,8 +72,29 @@ class FairnessConfig:
 
 
 def is_requested(config: Any) -> bool:
-    """True when the config asks for a fairness evaluation (has `sensitive_features`)."""
-    return isinstance(config, Mapping) and config.get("sensitive_features") is not None
+    """True when the config asks for a fairness evaluation: it holds one of this evaluator's own
+    settings, or a key that no evaluator of MLflow reads (a misspelled setting must reach
+    `parse_config` and be refused by name, not make the evaluator silently stand aside). A config
+    of MLflow's keys only (e.g. `log_model_explainability`, which `evaluate(evaluators=None)` hands
+    every evaluator) does not."""
+    return isinstance(config, Mapping) and any(k not in MLFLOW_BUILTIN_KEYS for k in config)
+
+
+def _unknown_keys(raw: Mapping[Any, Any]) -> MlflowException | None:
+    unknown = sorted(set(raw) - KNOWN_KEYS - MLFLOW_BUILTIN_KEYS, key=str)
+    if not unknown:
+        return None
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(str(key), sorted(KNOWN_KEYS), n=1)
+        if close:
+            hints.append(f"did you mean {close[0]!r} for {key!r}?")
+    return config_error(
+        f'evaluator_config["{EVALUATOR_NAME}"]',
+        f"unknown setting(s) {unknown!r}; " + " ".join(hints) + (" " if hints else "")
+        + f"allowed: {sorted(KNOWN_KEYS)!r} (and MLflow's own evaluator settings, which this evaluator ignores). "
+        "A setting meant for another evaluator goes in its own entry: evaluator_config={\"fairness\": {...}, \"<evaluator>\": {...}}",
+    )
 
 
 def _bool(raw: Mapping[str, Any], key: str, default: bool) -> bool:
@@ -151,12 +173,9 @@ def parse_config(raw: Any) -> FairnessConfig:
         raw = {}
     if not isinstance(raw, Mapping):
         raise config_error(f'evaluator_config["{EVALUATOR_NAME}"]', f"must be a dict of settings, got {type(raw).__name__}")
-    unknown = sorted(set(raw) - KNOWN_KEYS - MLFLOW_BUILTIN_KEYS, key=str)
-    if unknown:
-        raise config_error(
-            f'evaluator_config["{EVALUATOR_NAME}"]',
-            f"unknown setting(s) {unknown!r}; allowed: {sorted(KNOWN_KEYS)!r}",
-        )
+    unknown = _unknown_keys(raw)
+    if unknown is not None:
+        raise unknown
     if raw.get("sensitive_features") is None:
         raise bad("sensitive_features", "is required: the column(s) whose groups are compared, e.g. [\"sex\", \"age_band\"]")
     if raw.get("sample_weights") is not None:

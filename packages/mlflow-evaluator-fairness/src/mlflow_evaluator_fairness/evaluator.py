@@ -14,10 +14,11 @@ from mlflow.tracking import MlflowClient
 
 from mlflow_evaluator_fairness.artifacts.logged import log_artifacts
 from mlflow_evaluator_fairness.compute import FairnessResult, compute_classifier, compute_regressor
-from mlflow_evaluator_fairness.config import KNOWN_KEYS, MLFLOW_BUILTIN_KEYS, FairnessConfig, parse_config
+from mlflow_evaluator_fairness.config import FairnessConfig, is_requested, parse_config
 from mlflow_evaluator_fairness.groups import build_groupings, check_missing, filter_mask
 from mlflow_evaluator_fairness.inputs import (
     EvaluationInputs,
+    data_frame,
     features_frame,
     predict,
     probability_from_column,
@@ -28,7 +29,6 @@ from mlflow_plugins_shared.errors import invalid_parameter
 _logger = logging.getLogger(__name__)
 
 SUPPORTED_MODEL_TYPES = ("classifier", "regressor")
-_OWN_KEYS = KNOWN_KEYS - MLFLOW_BUILTIN_KEYS
 _BATCH = 1000  # MLflow's per-request metric limit
 
 
@@ -37,15 +37,12 @@ class FairnessEvaluator(ModelEvaluator):
 
     @classmethod
     def can_evaluate(cls, *, model_type: Any = None, evaluator_config: Any = None, **kwargs: Any) -> bool:
-        """Yes for classifiers and regressors whose config asks for this evaluator (has one of
-        its settings). Never raises: `evaluate(evaluators=None)` asks every installed evaluator,
-        so a run that does not configure fairness must not fail because it is installed."""
+        """Yes for classifiers and regressors whose config asks for this evaluator (`is_requested`:
+        one of its settings, or a key no evaluator of MLflow reads, which `evaluate` then refuses
+        by name). Never raises: `evaluate(evaluators=None)` asks every installed evaluator, so a
+        run that does not configure fairness must not fail because it is installed."""
         try:
-            if model_type not in SUPPORTED_MODEL_TYPES:
-                return False
-            if not isinstance(evaluator_config, Mapping):
-                return False
-            return any(k in evaluator_config for k in _OWN_KEYS)
+            return model_type in SUPPORTED_MODEL_TYPES and is_requested(evaluator_config)
         except Exception:  # e.g. an unhashable model_type
             return False
 
@@ -91,9 +88,10 @@ class FairnessEvaluator(ModelEvaluator):
             )
         if len(y_pred) != len(y_true):
             raise invalid_parameter(f"fairness evaluator: {len(y_pred)} predictions for {len(y_true)} targets")
+        data = data_frame(X)
         if config.probability_column is not None:
-            proba, classes = probability_from_column(config, output, X), None
-        sensitive = sensitive_frame(config, X, len(y_true))
+            proba, classes = probability_from_column(config, output, data), None
+        sensitive = sensitive_frame(config, data, len(y_true))
         check_missing(sensitive)
         if config.groups:
             keep = filter_mask(sensitive, config)
