@@ -101,3 +101,21 @@ class TestRealSqlServerConformance(ArtifactRepositoryConformance):
     @pytest.fixture
     def repo(self):
         return SqlArtifactRepository(f"{MSSQL_URL}/c-{uuid.uuid4().hex[:12]}")
+
+
+def test_missing_odbc_driver_is_named_and_not_retried(caplog):
+    """unixODBC's "Can't open lib" (SQLSTATE 01000) counts as a disconnect in SQLAlchemy's pyodbc
+    dialect; it is an installation problem: said so at once, not retried as an unreachable server."""
+    import logging
+
+    from mlflow.exceptions import MlflowException
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    caplog.set_level(logging.DEBUG)
+    repo = get_artifact_repository("mssql+pyodbc://sa:Odbc-Secret-1f@127.0.0.1:1/mlflow/x?driver=No+Such+ODBC+Driver")
+    with pytest.raises(MlflowException) as e:
+        repo.list_artifacts()
+    assert e.value.error_code == "INTERNAL_ERROR"
+    assert "the ODBC driver it names is not installed" in e.value.message and "127.0.0.1" in e.value.message
+    assert "retrying" not in caplog.text
+    assert "Odbc-Secret-1f" not in e.value.message and "Odbc-Secret-1f" not in caplog.text

@@ -26,6 +26,9 @@ _UNREACHABLE = re.compile(
     r"could not translate host name|name or service not known|no route to host|"
     r"unable to open database file|terminating connection|the database system is (starting|shutting) up"
 )
+# unixODBC cannot load the ODBC driver the URI names (SQLSTATE 01000, which SQLAlchemy's pyodbc dialect
+# counts as a disconnect): an installation problem, not an unreachable server, so never retried.
+_NO_ODBC_DRIVER = re.compile(r"(?i)can't open lib|data source name not found|driver manager\].*not found")
 _SQLITE_BUSY = re.compile(r"(?i)database (table )?is locked|database is busy")
 _AUTH = re.compile(r"(?i)password authentication failed|access denied for user|login failed|no pg_hba\.conf entry")
 
@@ -58,7 +61,13 @@ def is_auth_error(exc: BaseException) -> bool:
     return bool(_AUTH.search(_text(orig)))
 
 
+def is_missing_odbc_driver(exc: BaseException) -> bool:
+    return bool(_NO_ODBC_DRIVER.search(_text(getattr(exc, "orig", None) or exc)))
+
+
 def is_unreachable(exc: BaseException) -> bool:
+    if is_missing_odbc_driver(exc):
+        return False
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
         return True
     orig = getattr(exc, "orig", None) or exc
@@ -101,6 +110,12 @@ def to_mlflow(exc: BaseException, what: str, where: str, *secrets: str | None) -
     hidden = tuple(s for s in secrets if s)
     orig = getattr(exc, "orig", None) or exc
     reason = f"{type(orig).__name__}: {_first_line(orig)}"
+    if is_missing_odbc_driver(exc):
+        return errors.internal(
+            f"Cannot use the artifact database {where} ({what}): the ODBC driver it names is not installed "
+            f"where this process runs (install it, or name an installed one in the URI's driver=): {reason}",
+            *hidden,
+        )
     if is_auth_error(exc):
         # The database refused *this process's* credentials (the artifact URI or
         # MLFLOW_ARTIFACTS_SQL_USER/_PASSWORD): a fault of the storage's configuration, never of the
