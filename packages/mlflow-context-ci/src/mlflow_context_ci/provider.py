@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +33,18 @@ def _setting(setting: Setting[Any], fallback: Any) -> Any:
     except MlflowException as e:
         _logger.warning("mlflow-context-ci: %s; using the default", e.message)
         return fallback
+
+
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def warn_once(message: str) -> None:
+    """A warning the first time this process meets this problem; later runs log it at debug level."""
+    with _warned_lock:
+        first = message not in _warned
+        _warned.add(message)
+    _logger.log(logging.WARNING if first else logging.DEBUG, "mlflow-context-ci: %s", message)
 
 
 def disabled_probes() -> set[str]:
@@ -92,9 +106,13 @@ class CiContextProvider(RunContextProvider):
         probe("gpu", lambda: gpu_tags(timeout))
         if "user" not in disabled:
             try:
-                found.update(user_tags())
-            except MlflowException as e:  # the user's own configuration: say so loudly, keep the rest
+                chosen = user_tags()
+            except MlflowException as e:  # a bad setting read on the way: the user's to fix
                 _logger.warning("mlflow-context-ci: %s", e.message)
             except Exception as e:
                 _logger.debug("mlflow-context-ci: probe user failed: %s", e, exc_info=True)
+            else:
+                found.update(chosen.tags)
+                for problem in chosen.problems:  # the user's own configuration: say so, keep the rest
+                    warn_once(problem)
         return {k: str(v)[:MAX_VALUE_LENGTH] for k, v in found.items()}
