@@ -9,6 +9,7 @@ import pytest
 import requests
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
 
 
 def test_client_logs_and_reads_through_rest(server_url: str) -> None:
@@ -61,6 +62,30 @@ def test_unimplemented_answers_501_not_500(server_url: str) -> None:
                       timeout=30)
     assert r.status_code == 501, r.text
     assert "not supported" in r.json()["message"]
+
+
+@pytest.mark.timeout(120)  # a 5xx retry loop would take minutes
+def test_v2_trace_api_answers_501_at_once(server_url: str) -> None:
+    """The V2 trace endpoints call `deprecated_start_trace_v2`/`deprecated_end_trace_v2`, which this store does
+    not implement: 501 NOT_IMPLEMENTED (MLflow's client does not retry it), not the 500 of an AttributeError
+    (which MLflow's client retried for minutes)."""
+    from mlflow.store.tracking.rest_store import RestStore
+    from mlflow.utils.rest_utils import MlflowHostCreds
+
+    r = requests.post(f"{server_url}/api/2.0/mlflow/traces",
+                      json={"experiment_id": "0", "timestamp_ms": 1_700_000_000_000}, timeout=30)
+    assert r.status_code == 501, r.text
+    assert r.json()["error_code"] == "NOT_IMPLEMENTED" and "deprecated_start_trace_v2" in r.json()["message"]
+    r = requests.patch(f"{server_url}/api/2.0/mlflow/traces/tr-{uuid.uuid4().hex}",
+                       json={"timestamp_ms": 1_700_000_000_001, "status": "OK"}, timeout=30)
+    assert r.status_code == 501 and r.json()["error_code"] == "NOT_IMPLEMENTED", r.text
+    # MLflow's own client: the error comes back on the first answer, without a retry loop
+    store = RestStore(lambda: MlflowHostCreds(server_url))
+    with pytest.raises(MlflowException) as e:
+        store.deprecated_start_trace_v2(experiment_id="0", timestamp_ms=1_700_000_000_000, request_metadata={},
+                                        tags={})
+    assert e.value.error_code == "NOT_IMPLEMENTED"
+    assert e.value.get_http_status_code() == 501
 
 
 def test_bad_filter_is_400(server_url: str) -> None:

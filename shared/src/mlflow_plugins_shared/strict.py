@@ -19,8 +19,13 @@ from typing import Any
 
 from mlflow_plugins_shared.errors import MlflowNotImplementedException
 
-# Methods the MLflow server calls although AbstractStore does not declare them.
-SERVER_CALLED_UNDECLARED = ("delete_tag", "log_logged_model_params")
+# Methods the MLflow server calls on a tracking store although AbstractStore does not declare them
+# (MLflow 3.0-3.18; from 3.2 the V2 trace endpoints call `deprecated_start_trace_v2`/`deprecated_end_trace_v2`,
+# which only the SQL and file stores define: a plugin lacking them crashed the server with AttributeError,
+# a 500 that MLflow's client retries for minutes). Names the server calls only `if hasattr(store, ...)`
+# (`get_metric_history_bulk`, `_search_datasets`) are not listed: a raising stub would replace its fallback.
+SERVER_CALLED_UNDECLARED = ("delete_tag", "log_logged_model_params", "deprecated_start_trace_v2",
+                            "deprecated_end_trace_v2")
 
 
 @functools.lru_cache(maxsize=4096)

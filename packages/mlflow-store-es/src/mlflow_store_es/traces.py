@@ -595,6 +595,9 @@ def _spans_for_trace(info: TraceInfo, span_docs: list[dict[str, Any]], allow_par
 
 
 # -- the mixin --------------------------------------------------------------------------------
+_V2_START_TRACE_FIELDS = ("experiment_id", "timestamp_ms", "request_metadata", "tags")
+
+
 class _Missing(Exception):
     pass
 
@@ -607,7 +610,17 @@ class TracesMixin:
     get_experiment: Callable[[Any], Any]
 
     # -- trace infos -----------------------------------------------------------------------
-    def start_trace(self, trace_info: TraceInfo) -> TraceInfo:
+    def start_trace(self, trace_info: TraceInfo | None = None, **v2_fields: Any) -> TraceInfo:
+        """The V3 `start_trace(trace_info)`. MLflow 3.0-3.1's server calls the V2 form
+        (`experiment_id=, timestamp_ms=, request_metadata=, tags=`) under this same name: that form is not
+        supported and answers 501 at once (a TypeError would be a 500, which MLflow's client retries)."""
+        if v2_fields or not isinstance(trace_info, TraceInfo):
+            unknown = sorted(set(v2_fields) - set(_V2_START_TRACE_FIELDS))
+            if unknown:
+                raise TypeError(f"start_trace() got unexpected keyword arguments {unknown}")
+            raise MlflowNotImplementedException(
+                "The V2 trace API (start_trace with experiment_id, timestamp_ms, request_metadata, tags) is not "
+                "supported by mlflow-store-es: use an MLflow >= 3.2 client, which logs traces with the V3 API.")
         trace_name = validate_trace_name(trace_info.tags.get(TraceTagKey.TRACE_NAME))
         experiment = self.get_experiment(trace_info.experiment_id)
         if experiment.lifecycle_stage != LifecycleStage.ACTIVE:
