@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from mlflow.exceptions import MlflowException
 from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
-from mlflow.utils.uri import append_to_uri_path, get_uri_scheme
+from mlflow.utils.uri import get_uri_scheme
 from mlflow_artifacts_sql.database import make_engine
 from mlflow_artifacts_sql.repository import SqlArtifactRepository
 from sqlalchemy.engine import make_url
@@ -40,8 +40,6 @@ DOCUMENTED = [
     ("sqlite:///relative/dir/artifacts.db/x", "sqlite", "pysqlite", "relative/dir/artifacts.db", "x"),
     ("sqlite:////abs/dir/artifacts.db/x", "sqlite", "pysqlite", "/abs/dir/artifacts.db", "x"),
 ]
-# The README's "Use" example, resolved without a server.
-README_MSSQL = "mssql+pyodbc://mlflow@sql.example/mlflow?driver=ODBC+Driver+18+for+SQL+Server"
 
 
 def _with_password(uri: str, password: str) -> str:
@@ -75,21 +73,6 @@ def test_documented_uri_resolves_through_mlflow_registry(uri, dialect, driver, d
     finally:
         engine.dispose()
     assert PLANTED not in repr(repo)
-
-
-def test_readme_sql_server_example_resolves_to_an_mssql_engine():
-    repo = get_artifact_repository(README_MSSQL)
-    assert type(repo) is SqlArtifactRepository
-    engine = make_engine(repo._location.url)
-    try:
-        assert (engine.dialect.name, engine.dialect.driver) == ("mssql", "pyodbc")
-        args, _ = engine.dialect.create_connect_args(repo._location.url)
-        assert "DRIVER={ODBC Driver 18 for SQL Server}" in args[0] and "Database=mlflow" in args[0]
-    finally:
-        engine.dispose()
-    # MLflow appends the run's path before the query string: same database, root below it.
-    run_repo = get_artifact_repository(append_to_uri_path(README_MSSQL, "1", "r", "artifacts"))
-    assert run_repo._location.url == repo._location.url and run_repo._location.root == "1/r/artifacts"
 
 
 @pytest.mark.parametrize(
