@@ -105,6 +105,42 @@ def test_links_to_runs_show_in_search_and_unlink(tracking_store: EsTrackingStore
     assert e.value.error_code == "INVALID_PARAMETER_VALUE"
 
 
+def test_links_made_before_the_trace_is_written_are_kept(tracking_store: EsTrackingStore) -> None:
+    """A link can reach the store before the trace's own writes (MLflow's asynchronous trace export): it is kept
+    whichever write lands first (start_trace, log_spans, or both after it), as SqlAlchemyStore keeps its rows."""
+    s = tracking_store
+    eid = s.create_experiment("early-links", None, [])
+    rid = s.create_run(eid, "u", T0, [], "r").info.run_id
+    other = s.create_run(eid, "u", T0, [], "other").info.run_id
+    s.link_traces_to_run([trace_id(n) for n in (1, 2, 3)], rid)  # none of them exists yet
+    s.link_traces_to_run([trace_id(2)], other)
+    s.start_trace(make_trace_info(trace_id(1), eid, T0 + 1))  # the trace info lands after the link
+    s.log_spans(eid, _tree(trace_id(2), 2, 2, T0 + 2))  # the spans land after the link (they create the trace)
+    s.log_spans(eid, _tree(trace_id(3), 3, 2, T0 + 3))  # both after the link, spans first
+    s.start_trace(make_trace_info(trace_id(3), eid, T0 + 3))
+    s.start_trace(make_trace_info(trace_id(4), eid, T0 + 4))
+    s.start_trace(make_trace_info(trace_id(5), eid, T0 + 5))
+    s.link_traces_to_run([trace_id(4)], rid)  # the usual order: the trace exists
+
+    def linked(run_id: str, more: str = "") -> list[str]:
+        infos, _ = s.search_traces(locations=[eid], filter_string=f"attribute.run_id = '{run_id}'{more}",
+                                   order_by=["timestamp_ms ASC"])
+        return [i.trace_id for i in infos]
+
+    assert linked(rid) == [trace_id(n) for n in (1, 2, 3, 4)]
+    assert linked(other) == [trace_id(2)]
+    assert linked(rid, f" AND timestamp_ms > {T0 + 1}") == [trace_id(n) for n in (2, 3, 4)]
+    s.unlink_traces_from_run([trace_id(1), trace_id(2)], rid)
+    assert linked(rid) == [trace_id(3), trace_id(4)] and linked(other) == [trace_id(2)]
+    # deleting a trace deletes its links: a trace written later under the same id is not linked
+    assert s.delete_traces(eid, trace_ids=[trace_id(3)]) == 1
+    s.start_trace(make_trace_info(trace_id(3), eid, T0 + 3))
+    assert linked(rid) == [trace_id(4)]
+    with pytest.raises(MlflowException, match="Invalid run ID") as e:
+        s.link_traces_to_run([trace_id(5)], "")
+    assert e.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
 def test_bad_input_is_a_clear_error(tracking_store: EsTrackingStore) -> None:
     s = tracking_store
     eid = s.create_experiment("bad", None, [])
@@ -178,6 +214,37 @@ def test_client_traces_through_the_server_into_the_spans_index(server_url: str, 
         assert [t.info.trace_id for t in mlflow.search_traces(locations=[exp_id], return_type="list")] == [inside]
     finally:
         mlflow.set_tracking_uri(None)
+
+
+@pytest.fixture
+def async_trace_export(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, server_url: str):
+    """MLflow's fluent tracing pointed at the server, with asynchronous trace export on or off."""
+    from mlflow_plugins_shared.testing.mlflow_compat import fluent_uris
+
+    monkeypatch.setenv("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", request.param)
+    mlflow.tracing.reset()  # the exporter reads the setting when it is created
+    with fluent_uris(server_url):
+        yield request.param == "true"
+        mlflow.flush_trace_async_logging()
+    mlflow.tracing.reset()
+
+
+@pytest.mark.parametrize("async_trace_export", ["true", "false"], indirect=True)
+def test_links_made_while_the_export_is_in_flight_are_found_by_run(async_trace_export: bool, server_url: str) -> None:
+    """A client links its traces to a run right after making them: with asynchronous export the link may reach
+    the server before the trace; `attribute.run_id` then still finds both traces."""
+    client = MlflowClient(server_url)
+    exp_id = mlflow.set_experiment(f"links-{uuid.uuid4().hex[:8]}").experiment_id
+    rid = client.create_run(exp_id).info.run_id
+    ids = []
+    for city in ("Paris", "Oslo"):
+        _agent(f"weather in {city}")
+        ids.append(mlflow.get_last_active_trace_id())
+    client.link_traces_to_run(ids, rid)  # with async export on, the traces may still be queued in this process
+    mlflow.flush_trace_async_logging()
+    found = client.search_traces(locations=[exp_id], filter_string=f"attribute.run_id = '{rid}'")
+    assert sorted(t.info.trace_id for t in found) == sorted(ids)
+    assert all(len(t.data.spans) == 2 for t in found)
 
 
 def test_start_trace_and_log_spans_racing_keep_both(tracking_store: EsTrackingStore) -> None:

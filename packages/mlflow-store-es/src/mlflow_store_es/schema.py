@@ -28,7 +28,8 @@ from mlflow_store_es.trace_schema import MAPPINGS as TRACE_MAPPINGS
 # 3: metric points as packs (metric_packs.py); schema 1-2 point documents stay readable. A
 # release reading schema 2 refuses schema 3 (it would not see packed points). The skills indices
 # (skill_schema.py) are new indices only, created on start like the others: releases of schema 3
-# that do not know them keep working on the same prefix, so they do not bump the version.
+# that do not know them keep working on the same prefix, so they do not bump the version. Nor does
+# `trace_links` (trace_schema.py), new in the same way; trace docs keep their `linked_run_ids` too.
 SCHEMA_VERSION = 3
 _logger = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class Indices:
     logged_models: str
     logged_model_metrics: str
     traces: str
+    trace_links: str
     spans: str
     skills: str
     skill_versions: str

@@ -293,6 +293,23 @@ class TraceFilter:
     span_preds: list[Pred] = field(default_factory=list)
     query: list[dict[str, Any]] = field(default_factory=list)
     span_lower_bound_ms: float | None = None
+    source_runs: list[str] = field(default_factory=list)  # run ids of `run_id = '...'` clauses
+    linked_traces: dict[str, set[str]] = field(default_factory=dict)  # run id -> ids of traces linked to it
+
+    def run_queries(self) -> list[dict[str, Any]]:
+        """Engine clauses of the run filters, once `linked_traces` holds the runs' link docs."""
+        key = TraceMetadataKey.SOURCE_RUN
+        out = []
+        for run_id in self.source_runs:
+            should: list[dict[str, Any]] = [{"term": {"linked_run_ids": run_id}},
+                                            {"terms": {"metadata_kv": [kv(key, run_id), f"{key}{SEP}{LONG}"]}}]
+            linked = sorted(self.linked_traces.get(run_id, ()))
+            if len(linked) > _MAX_PREFILTER_IDS:
+                continue  # too many ids for one terms query: the predicate alone decides
+            if linked:
+                should.append({"terms": {"trace_id": linked}})
+            out.append({"bool": {"should": should, "minimum_should_match": 1}})
+        return out
 
     @classmethod
     def parse(cls, filter_string: str | None) -> TraceFilter:
@@ -321,11 +338,12 @@ class TraceFilter:
                 _analytics_matches(key, comparator, value, {})  # raises MLflow's error now, not per trace
             self.preds.append(lambda s: _analytics_matches(key, comparator, value, s))
         elif U.is_request_metadata(key_type, comparator) and key == TraceMetadataKey.SOURCE_RUN and comparator == "=":
+            # the run's traces: its source-run metadata, or a link (a trace doc's `linked_run_ids`, or a link doc
+            # in `trace_links`, which the search resolves into `linked_traces` before evaluating)
+            self.source_runs.append(value)
             self.preds.append(lambda s: value in (s.get("linked_run_ids") or [])
+                              or s.get("trace_id") in self.linked_traces.get(value, ())
                               or (s.get("trace_metadata") or {}).get(key) == value)
-            self.query.append({"bool": {"should": [{"term": {"linked_run_ids": value}},
-                                                   {"terms": {"metadata_kv": [kv(key, value), f"{key}{SEP}{LONG}"]}}],
-                                        "minimum_should_match": 1}})
         elif U.is_tag(key_type, comparator):
             if key == TraceTagKey.LINKED_PROMPTS:
                 if comparator != "=":
@@ -595,6 +613,7 @@ def _spans_for_trace(info: TraceInfo, span_docs: list[dict[str, Any]], allow_par
 
 
 # -- the mixin --------------------------------------------------------------------------------
+_MAX_PREFILTER_IDS = 10_000  # engines cap a terms query at 65,536 values
 _V2_START_TRACE_FIELDS = ("experiment_id", "timestamp_ms", "request_metadata", "tags")
 
 
@@ -741,7 +760,8 @@ class TracesMixin:
         keys = order_keys(order_by)
         flt = TraceFilter.parse(filter_string)
         offset = SearchTraceUtils.parse_start_offset_from_page_token(page_token)
-        query: dict[str, Any] = {"bool": {"filter": list(flt.query)}}
+        flt.linked_traces = {run_id: self._linked_trace_ids(run_id) for run_id in flt.source_runs}
+        query: dict[str, Any] = {"bool": {"filter": [*flt.query, *flt.run_queries()]}}
         if locations is not None:
             ids = [str(_parse_experiment_id(e)) for e in locations]
             query["bool"]["filter"].append({"terms": {"experiment_id": ids}})
@@ -798,6 +818,9 @@ class TracesMixin:
         for i in range(0, len(ids), 1000):
             span_ids += [h["_id"] for h in self._scan_spans(ids[i:i + 1000], source=False)]
         deleted = self.client.bulk_delete([(self.ix.traces, t) for t in ids] + [(self.ix.spans, s) for s in span_ids])
+        for i in range(0, len(ids), 1000):
+            self.client.delete_matching(self.ix.trace_links, {"terms": {"trace_id": ids[i:i + 1000]}},
+                                        [{"trace_id": "asc"}, {"run_id": "asc"}])
         return sum(1 for index, _ in deleted if index == self.ix.traces)
 
     # -- spans -----------------------------------------------------------------------------
@@ -924,25 +947,46 @@ class TracesMixin:
 
     # -- links -----------------------------------------------------------------------------
     def link_traces_to_run(self, trace_ids: list[str], run_id: str) -> None:
-        """Links are kept on the trace docs; ids of traces that do not exist are ignored."""
+        """As SqlAlchemyStore's association rows: a link doc per (trace, run) in `trace_links`, whether or not
+        the trace exists yet. A client's link can arrive while the trace's export is still in flight (MLflow's
+        asynchronous trace logging), so the link must not depend on which write lands first: searches read
+        the link docs. Existing trace docs also get the run in `linked_run_ids` (the engine's pre-filter)."""
         if not trace_ids:
             return
         if len(trace_ids) > MAX_TRACE_LINKS_PER_REQUEST:
             raise MlflowException(
                 f"Cannot link more than {MAX_TRACE_LINKS_PER_REQUEST} traces to a run in a single request. "
                 f"Provided {len(trace_ids)} traces.", INVALID_PARAMETER_VALUE)
+        if not isinstance(run_id, str) or not run_id:
+            raise MlflowException(f"Invalid run ID {run_id!r} to link traces to: a non-empty string is required.",
+                                  INVALID_PARAMETER_VALUE)
+        ids = list(dict.fromkeys(t for t in trace_ids if t))
+        lines: list[str] = []
+        for tid in ids:
+            lines += [dumps({"index": {"_index": self.ix.trace_links, "_id": doc_id(tid, run_id)}}),
+                      dumps({"trace_id": tid, "run_id": run_id})]
+        if lines:
+            raise_item_errors(self.client.bulk(lines))
 
         def add(src: dict[str, Any]) -> None:
             if run_id not in (src.get("linked_run_ids") or []):
                 src["linked_run_ids"] = [*(src.get("linked_run_ids") or []), run_id]
 
-        self._change_existing(trace_ids, add)
+        self._change_existing(ids, add)
 
     def unlink_traces_from_run(self, trace_ids: list[str], run_id: str) -> None:
         def remove(src: dict[str, Any]) -> None:
             src["linked_run_ids"] = [r for r in src.get("linked_run_ids") or [] if r != run_id]
 
-        self._change_existing(trace_ids or [], remove)
+        ids = list(dict.fromkeys(t for t in trace_ids or [] if t))
+        self.client.bulk_delete((self.ix.trace_links, doc_id(tid, run_id)) for tid in ids)
+        self._change_existing(ids, remove)
+
+    def _linked_trace_ids(self, run_id: str) -> set[str]:
+        """Ids of the traces linked to a run by link docs (the traces may not exist)."""
+        hits = self.client.scan(self.ix.trace_links, {"term": {"run_id": run_id}}, [{"trace_id": "asc"}],
+                                source=["trace_id"])
+        return {h["_source"]["trace_id"] for h in hits}
 
     def _change_existing(self, trace_ids: Iterable[str], change: Callable[[dict[str, Any]], None]) -> None:
         def missing() -> Exception:

@@ -206,6 +206,16 @@ def tags_and_links(rec: Recorder) -> None:
     rec.call("link_traces_to_run", lambda: s.link_traces_to_run([trace_id(3), trace_id(4), trace_id(100)],
                                                                 rec.run_ids["run-y"]))
     rec.call("link_traces_to_run again", lambda: s.link_traces_to_run([trace_id(3)], rec.run_ids["run-y"]))
+    # links that reach the store before the trace does (asynchronous export): kept whichever write lands first
+    a = rec.exp_ids["kit-a"]
+    rec.call("link_traces_to_run before the traces exist",
+             lambda: s.link_traces_to_run([trace_id(111), trace_id(112), trace_id(113)], rec.run_ids["run-y"]))
+    rec.call("start_trace after its link", lambda: s.start_trace(make_trace_info(trace_id(111), a, BASE_MS + 111_000)),
+             rec.info_shape)
+    rec.call("log_spans after its link", lambda: s.log_spans(a, _tree(112, 2, BASE_MS + 112_000)), len)
+    rec.call("log_spans then start_trace after their link", lambda: (
+        s.log_spans(a, _tree(113, 2, BASE_MS + 113_000)),
+        rec.info_shape(s.start_trace(make_trace_info(trace_id(113), a, BASE_MS + 113_000)))), lambda r: r[1])
     rec.call("link_traces_to_run too many", lambda: s.link_traces_to_run([trace_id(k) for k in range(101)],
                                                                          rec.run_ids["run-y"]))
     from mlflow.entities.model_registry import PromptVersion
