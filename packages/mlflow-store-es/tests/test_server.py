@@ -43,6 +43,22 @@ def test_registry_through_rest(server_url: str) -> None:
     assert client.get_model_version_download_uri(name, "1") == "s3://bucket/model"
 
 
+def test_registration_recorded_on_the_logged_model_with_int_versions(server_url: str) -> None:
+    """The server records `create_model_version(..., model_id=...)` on the logged model; a server on MLflow's
+    SQL stores writes `[{"name": ..., "version": 1}]` (a number), and so does this store (it wrote "1")."""
+    import json
+
+    client = MlflowClient(tracking_uri=server_url, registry_uri=server_url)
+    eid = client.create_experiment(f"mv-tag-{uuid.uuid4().hex[:8]}")
+    model = client.create_logged_model(eid, name="lm")
+    name = f"mv-tag-{uuid.uuid4().hex[:8]}"
+    client.create_registered_model(name)
+    for _ in range(2):
+        client.create_model_version(name, f"models:/{model.model_id}", model_id=model.model_id)
+    tag = json.loads(client.get_logged_model(model.model_id).tags["mlflow.modelVersions"])
+    assert tag == [{"name": name, "version": 1}, {"name": name, "version": 2}]
+
+
 def test_server_registers_both_stores_without_warning(server_exports: dict[str, str]) -> None:
     """MLflow turns a store plugin that fails to import into a UserWarning and then answers every registry
     call with "unsupported URI" (what MLflow 3.18 did to this store before its compat fix)."""
