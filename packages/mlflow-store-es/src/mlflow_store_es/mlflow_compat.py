@@ -9,6 +9,7 @@ releases lack are imported on first use, so importing the store never fails on t
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import re
@@ -140,6 +141,17 @@ def _resolve_experiment_ids_and_locations(experiment_ids: Any, locations: Any) -
     return _lazy("mlflow.utils.validation", "_resolve_experiment_ids_and_locations")(experiment_ids, locations)
 
 
+# -- metric history sampling, decided by what the installed MLflow has --------------------------------
+@functools.lru_cache(maxsize=1)
+def sql_store_samples_metric_rows() -> bool:
+    """Whether MLflow's SqlAlchemyStore samples `get_metric_history_bulk_interval` by row (evenly spaced
+    points, first and last kept; MLflow 3.18, mlflow/mlflow#24305) rather than by distinct step (earlier
+    releases, whose answer AbstractStore still gives)."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    return hasattr(SqlAlchemyStore, "_sample_metric_history_single_run")
+
+
 # -- the skills registry (MLflow 3.18), decided by what the installed MLflow has ---------------------
 HAS_SKILL_REGISTRY: bool = importlib.util.find_spec("mlflow.store.tracking.skill_registry") is not None
 
@@ -189,7 +201,7 @@ def _validate_skill_status_transition(current: Any, new: Any) -> None:
 
 
 __all__ = [
-    "HAS_SKILL_REGISTRY", "_validate_icon_payloads", "_validate_organization_name", "_validate_skill_alias_name",
+    "HAS_SKILL_REGISTRY", "sql_store_samples_metric_rows", "_validate_icon_payloads", "_validate_organization_name", "_validate_skill_alias_name",
     "_validate_skill_name", "_validate_skill_status_transition", "_validate_skill_tag", "_validate_skill_version",
     "_validate_skill_version_source", "_validate_skill_version_status",
     "_DatasetSummary", "_REGISTERED_MODEL_ALIAS_LATEST", "_generate_random_name", "_generate_unique_integer_id",

@@ -66,6 +66,7 @@ from mlflow_store_es.mlflow_compat import (
     _validate_run_id,
     _validate_tag,
     _validate_tag_name,
+    sql_store_samples_metric_rows,
 )
 from mlflow_store_es.search_pushdown import index_fields, prefilter
 from mlflow_store_es.search_threshold import (
@@ -97,6 +98,28 @@ def _str(value: Any) -> str:
 def _bulk_order(m: Any) -> tuple[int, int, float]:
     # SQL stores NaN as 0 beside an is_nan flag, so it sorts there
     return m.timestamp, m.step, 0.0 if math.isnan(m.value) else m.value
+
+
+def _interval_order(m: Any) -> tuple[int, int, float, bool]:
+    """SqlAlchemyStore's order of sampled points: step, timestamp, value (NaN as 0), is_nan."""
+    nan = math.isnan(m.value)
+    return m.step, m.timestamp, 0.0 if nan else m.value, nan
+
+
+def _evenly_spaced_rows(rows: list[Any], k: int) -> list[Any]:
+    """The first row of each of `k` buckets of `rows` (SQL's NTILE: the first `len % k` buckets hold one row
+    more), the last row taking the last sample's place when it is not already there."""
+    if len(rows) <= k:
+        return rows
+    size, extra = divmod(len(rows), k)
+    starts, i = [], 0
+    for bucket in range(k):
+        starts.append(i)
+        i += size + (1 if bucket < extra else 0)
+    picked = [rows[j] for j in starts]
+    if picked[-1] is not rows[-1]:
+        picked[-1] = rows[-1]
+    return picked
 
 
 class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, SkillsMixin, AbstractStore):
@@ -485,6 +508,31 @@ class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, SkillsMixin, 
             if max_results is not None and len(out) >= max_results:
                 break
         return out if max_results is None else out[:max_results]
+
+    def get_metric_history_bulk_interval(self, run_ids, metric_key, max_results, start_step, end_step):
+        """Up to `max_results` points per run, evenly spaced over its points (in `[start_step, end_step]`)
+        ordered by step, timestamp and value, the last point always kept: SqlAlchemyStore's sampling by row
+        (MLflow 3.18). Several points of one step are several rows, as there. Runs are answered in the order
+        asked; unknown run ids give no points. On an MLflow whose SqlAlchemyStore samples by distinct step,
+        MLflow's own (AbstractStore) sampling answers, as SqlAlchemyStore's does there."""
+        if not sql_store_samples_metric_rows():
+            return super().get_metric_history_bulk_interval(run_ids, metric_key, max_results, start_step, end_step)
+        if (start_step is None) != (end_step is None):
+            raise MlflowException("Both start_step and end_step must be specified together, or neither may be "
+                                  f"specified (got start_step={start_step!r}, end_step={end_step!r}).",
+                                  INVALID_PARAMETER_VALUE)
+        if not isinstance(max_results, int):
+            raise MlflowException(f"Invalid value {max_results!r} for parameter 'max_results': an integer is "
+                                  "required.", INVALID_PARAMETER_VALUE)
+        per_run: dict[str, list[Any]] = {}
+        for m in self.get_metric_history_bulk(run_ids, metric_key, None):
+            if start_step is None or start_step <= m.step <= end_step:
+                per_run.setdefault(m.run_id, []).append(m)
+        out: list[Any] = []
+        for run_id in run_ids:
+            rows = sorted(per_run.get(str(run_id), []), key=_interval_order)
+            out.extend(_evenly_spaced_rows(rows, max(1, max_results)))
+        return out
 
     # -- inputs ----------------------------------------------------------------------------
     def log_inputs(self, run_id, datasets=None, models=None):

@@ -196,6 +196,7 @@ def observe(rec: Recorder, page_size: int) -> None:
         rec.call(f"history {key}", lambda k=key: s.get_metric_history(rec.run_ids["run-000"], k), rec.metric_shape)
     rec.call("get_run missing", lambda: s.get_run("0" * 32))
     observe_history_bulk(rec)
+    observe_history_interval(rec)
     combos = [(ViewType.ALL, None, order) for order in ORDERS]
     combos += [(ViewType.ALL, flt, ORDERS[i % len(ORDERS)]) for i, flt in enumerate(FILTERS)]
     combos += [(view, flt, ORDERS[(i + 3) % len(ORDERS)]) for view in (ViewType.ACTIVE_ONLY, ViewType.DELETED_ONLY)
@@ -249,6 +250,33 @@ def observe_history_bulk(rec: Recorder) -> None:
     rec.call("history bulk many, cut at 10", lambda: s.get_metric_history_bulk([first], "many", 10), shape)
     rec.call("history bulk unknown key", lambda: s.get_metric_history_bulk(some, "nope", 100), shape)
     rec.call("history bulk no runs", lambda: s.get_metric_history_bulk([], "acc", 100), shape)
+
+
+def observe_history_interval(rec: Recorder) -> None:
+    """`get_metric_history_bulk_interval` (the UI's sampled charts), where one step holds several points with
+    different timestamps (and values, a NaN among them), over several runs, ranges and sample sizes."""
+    s = rec.store
+    runs = [rec.run_ids[n] for n in ("run-003", "run-004") if n in rec.run_ids]
+    points = [Metric("curve", float(k), 100 + k, k) for k in range(20)]
+    points += [Metric("curve", -2.0, 50, 5), Metric("curve", 9.5, 900, 5), Metric("curve", math.nan, 105, 5),
+               Metric("curve", 3.5, 103, 3), Metric("curve", 7.0, 99, 19)]
+    rec.call("log curve (several points at steps 3, 5, 19)", lambda: s.log_batch(runs[0], points, [], []))
+    rec.call("log curve, second run", lambda: s.log_batch(runs[1], [Metric("curve", 1.0, 7, k % 4) for k in range(9)]
+                                                         + [Metric("curve", 2.0, 8 + k, 2) for k in range(6)], [], []))
+
+    def shape(metrics: list[Any]) -> list[tuple[Any, ...]]:
+        return [(rec.names_by_run_id.get(m.run_id, m.run_id), m.key, _num(m.value), m.timestamp, m.step)
+                for m in metrics]
+
+    for max_results, start, end in ((5, None, None), (3, None, None), (1, None, None), (2, None, None),
+                                    (100, None, None), (4, 3, 8), (2, 5, 5), (3, 30, 40), (0, None, None)):
+        rec.call(f"history interval max={max_results} steps={start}..{end}",
+                 lambda m=max_results, a=start, b=end: s.get_metric_history_bulk_interval(
+                     [*runs, "0" * 32], "curve", m, a, b), shape)
+    rec.call("history interval unknown key", lambda: s.get_metric_history_bulk_interval(runs, "nope", 5, None, None),
+             shape)
+    rec.call("history interval start without end",
+             lambda: s.get_metric_history_bulk_interval(runs, "curve", 5, 3, None), shape)
 
 
 def replay(store: Any, n_runs: int = 40, page_size: int = 7) -> list[Observation]:
