@@ -82,7 +82,9 @@ def _version_from_doc(src: dict[str, Any], aliases: list[str]) -> ModelVersion:
     """The version number is an int, as SqlAlchemyStore's entities carry it: the server writes it unchanged into
     the logged model's `mlflow.modelVersions` tag (`"version": 1`), and the REST answer turns it into text."""
     return ModelVersion(
-        name=src["name"], version=int(src["version"]), creation_timestamp=src["creation_timestamp"],
+        # MLflow annotates `version` as str, yet its SQL store passes the int column: follow the SQL store
+        name=src["name"], version=int(src["version"]),  # type: ignore[arg-type]
+        creation_timestamp=src["creation_timestamp"],
         last_updated_timestamp=src.get("last_updated_timestamp"), description=src.get("description"),
         user_id=src.get("user_id"), current_stage=src.get("current_stage"), source=src.get("source"),
         run_id=src.get("run_id"), status=src.get("status") or ModelVersionStatus.to_string(ModelVersionStatus.READY),

@@ -509,7 +509,8 @@ class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, SkillsMixin, 
                 break
         return out if max_results is None else out[:max_results]
 
-    def get_metric_history_bulk_interval(self, run_ids, metric_key, max_results, start_step, end_step):
+    def get_metric_history_bulk_interval(self, run_ids: list[str], metric_key: str, max_results: int,
+                                         start_step: int | None, end_step: int | None) -> list[Any]:
         """Up to `max_results` points per run, evenly spaced over its points (in `[start_step, end_step]`)
         ordered by step, timestamp and value, the last point always kept: SqlAlchemyStore's sampling by row
         (MLflow 3.18). Several points of one step are several rows, as there. Runs are answered in the order
@@ -526,7 +527,7 @@ class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, SkillsMixin, 
                                   "required.", INVALID_PARAMETER_VALUE)
         per_run: dict[str, list[Any]] = {}
         for m in self.get_metric_history_bulk(run_ids, metric_key, None):
-            if start_step is None or start_step <= m.step <= end_step:
+            if start_step is None or end_step is None or start_step <= m.step <= end_step:
                 per_run.setdefault(m.run_id, []).append(m)
         out: list[Any] = []
         for run_id in run_ids:
