@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable
 
+import mlflow
 import oss2
 import pytest
 import requests
@@ -72,3 +74,46 @@ def inject_fault(oss_env):
         requests.post(url, json=spec, timeout=10).raise_for_status()
 
     yield inject
+
+
+E2E_PREFIX = "e2e-proxied"
+
+
+@pytest.fixture(scope="session")
+def proxied_server(oss_env, tmp_path_factory) -> str:
+    """A real `mlflow server --artifacts-destination oss://...` on the OSS test server."""
+    # the server process inherits these from os.environ when it starts: it builds OssArtifactRepository
+    # from them. Put back afterwards so other packages' tests in the same session are not affected.
+    settings = {
+        "MLFLOW_OSS_ENDPOINT_URL": oss_env["MLFLOW_TESTENV_OSS_ENDPOINT"],
+        "MLFLOW_OSS_KEY_ID": oss_env["MLFLOW_TESTENV_OSS_KEY_ID"],
+        "MLFLOW_OSS_KEY_SECRET": oss_env["MLFLOW_TESTENV_OSS_KEY_SECRET"],
+        "MLFLOW_OSS_REGION": oss_env["MLFLOW_TESTENV_OSS_REGION"],
+    }
+    saved = {k: os.environ.get(k) for k in settings}
+    os.environ.update(settings)
+    try:
+        dest = f"oss://{oss_env['MLFLOW_TESTENV_OSS_BUCKET']}/{E2E_PREFIX}"
+        return session_service("mlflow", tmp_path_factory, ["--artifacts-destination", dest],
+                               key="mlflow-oss")["MLFLOW_TESTENV_MLFLOW_URL"]
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture
+def proxied_prefix() -> str:
+    """Where the proxied server keeps artifacts in the test bucket."""
+    return E2E_PREFIX
+
+
+@pytest.fixture
+def tracking(proxied_server, oss_settings, monkeypatch):
+    oss_settings(REGION="cn-hangzhou")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", proxied_server)
+    mlflow.set_tracking_uri(proxied_server)
+    yield proxied_server
+    mlflow.set_tracking_uri(None)

@@ -16,43 +16,6 @@ from mlflow import MlflowClient
 from mlflow_artifacts_oss.mlflow_api import MultipartDownloadMixin, _Absent
 from sklearn.linear_model import LogisticRegression
 
-from mlflow_testenv import session_service
-
-PREFIX = "e2e-proxied"
-
-
-@pytest.fixture(scope="session")
-def proxied_server(oss_env, tmp_path_factory) -> str:
-    # the server process inherits these from os.environ when it starts: it builds OssArtifactRepository
-    # from them. Put back afterwards so other packages' tests in the same session are not affected.
-    settings = {
-        "MLFLOW_OSS_ENDPOINT_URL": oss_env["MLFLOW_TESTENV_OSS_ENDPOINT"],
-        "MLFLOW_OSS_KEY_ID": oss_env["MLFLOW_TESTENV_OSS_KEY_ID"],
-        "MLFLOW_OSS_KEY_SECRET": oss_env["MLFLOW_TESTENV_OSS_KEY_SECRET"],
-        "MLFLOW_OSS_REGION": oss_env["MLFLOW_TESTENV_OSS_REGION"],
-    }
-    saved = {k: os.environ.get(k) for k in settings}
-    os.environ.update(settings)
-    try:
-        dest = f"oss://{oss_env['MLFLOW_TESTENV_OSS_BUCKET']}/{PREFIX}"
-        return session_service("mlflow", tmp_path_factory, ["--artifacts-destination", dest],
-                               key="mlflow-oss")["MLFLOW_TESTENV_MLFLOW_URL"]
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-@pytest.fixture
-def tracking(proxied_server, oss_settings, monkeypatch):
-    oss_settings(REGION="cn-hangzhou")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", proxied_server)
-    mlflow.set_tracking_uri(proxied_server)
-    yield proxied_server
-    mlflow.set_tracking_uri(None)
-
 
 def _model() -> tuple[LogisticRegression, np.ndarray]:
     x = np.array([[0.0, 1.0], [1.0, 0.0], [0.2, 0.9], [0.9, 0.1]])
@@ -75,11 +38,11 @@ def _log_and_load(tmp_path) -> tuple[str, str]:
     return run.info.run_id, run.info.artifact_uri
 
 
-def test_proxied_server_stores_in_oss(tracking, raw_bucket, tmp_path):
+def test_proxied_server_stores_in_oss(tracking, proxied_prefix, raw_bucket, tmp_path):
     mlflow.set_experiment(f"proxied-{uuid.uuid4().hex[:8]}")
     run_id, artifact_uri = _log_and_load(tmp_path)
     assert artifact_uri.startswith("mlflow-artifacts:")
-    keys = [o.key for o in oss2.ObjectIterator(raw_bucket, prefix=PREFIX + "/")]
+    keys = [o.key for o in oss2.ObjectIterator(raw_bucket, prefix=proxied_prefix + "/")]
     assert any(k.endswith(f"{run_id}/artifacts/docs/notes.txt") for k in keys)
     assert [f.path for f in MlflowClient().list_artifacts(run_id, "docs")] == ["docs/notes.txt"]
 
@@ -103,7 +66,7 @@ def test_server_hands_out_presigned_urls(tracking, tmp_path):
     assert requests.get(body["url"], timeout=10).text == "direct from oss"
 
 
-def test_client_multipart_upload_through_presigned_part_urls(tracking, monkeypatch, raw_bucket, tmp_path):
+def test_client_multipart_upload_through_presigned_part_urls(tracking, proxied_prefix, monkeypatch, raw_bucket, tmp_path):
     monkeypatch.setenv("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "true")
     monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE", "200000")
     monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE", "102400")
@@ -112,7 +75,7 @@ def test_client_multipart_upload_through_presigned_part_urls(tracking, monkeypat
     (tmp_path / "big.bin").write_bytes(data)
     with mlflow.start_run() as run:
         mlflow.log_artifact(str(tmp_path / "big.bin"))
-    keys = [o for o in oss2.ObjectIterator(raw_bucket, prefix=PREFIX + "/") if o.key.endswith(f"{run.info.run_id}/artifacts/big.bin")]
+    keys = [o for o in oss2.ObjectIterator(raw_bucket, prefix=proxied_prefix + "/") if o.key.endswith(f"{run.info.run_id}/artifacts/big.bin")]
     assert len(keys) == 1 and keys[0].type == "Multipart"
     out = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="big.bin", dst_path=str(tmp_path / "dl"))
     assert open(out, "rb").read() == data

@@ -1,12 +1,165 @@
-"""The README's settings table is the one the code declares (no drift)."""
+"""The README is what runs: its settings table is the one the code declares, and every code block in
+it is run here as written against the OSS test server (the example endpoint, keys and bucket swapped
+for the test server's; `mlflow server` given a free local port)."""
 
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import mlflow
+import oss2
+import pytest
+import requests
+from mlflow import MlflowClient
 from mlflow_artifacts_oss import settings
 
 from mlflow_plugins_shared.settings import settings_table
+from mlflow_plugins_shared.testing import entry_points
+
+ROOT = Path(__file__).resolve().parents[3]
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+BLOCKS = re.findall(r"^```(\w*)\n(.*?)^```", README, flags=re.S | re.M)
 
 
 def test_readme_settings_table_is_current():
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    assert settings_table(settings.ALL) in readme
+    assert settings_table(settings.ALL) in README
+
+
+def _block(lang: str, first_line: str) -> str:
+    found = [text for kind, text in BLOCKS if kind == lang and text.startswith(first_line)]
+    assert len(found) == 1, f"README {lang} block starting with {first_line!r}: {len(found)} found"
+    return found[0]
+
+
+def _swap(block: str, replacements: dict[str, str]) -> str:
+    for example, real in replacements.items():
+        assert example in block, f"the README no longer says {example!r}; update this test"
+        block = block.replace(example, real)
+    return block
+
+
+def test_every_code_block_is_run_here():
+    assert sorted((kind, text.splitlines()[0]) for kind, text in BLOCKS) == sorted([
+        ("bash", "pip install mlflow-artifacts-oss"),
+        ("bash", "export MLFLOW_OSS_ENDPOINT_URL=https://oss-cn-hangzhou.aliyuncs.com"),
+        ("python", "import mlflow"),
+        ("bash", ".venv/bin/python -m pytest -n 2 packages/mlflow-artifacts-oss tools/tests/test_oss_server.py"),
+    ])
+
+
+def test_install_block():
+    """Mirrored (the package is not on an index here): the distribution is installed and MLflow's
+    registry builds the `oss` scheme's repository class from its entry point."""
+    dist = _block("bash", "pip install").split()[-1]
+    assert importlib.metadata.distribution(dist).metadata["Name"] == dist
+    assert entry_points.artifact_repository_class("oss").__name__ == "OssArtifactRepository"
+
+
+def _env_without_oss_settings(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_OSS_") and k != "MLFLOW_TRACKING_URI"}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return {**env, **extra}
+
+
+@pytest.fixture
+def readme_server(oss_env, tmp_path) -> Iterator[tuple[str, str]]:
+    """The README's server block, run as written: (tracking URL, the exports it starts with)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    block = _swap(_block("bash", "export MLFLOW_OSS_ENDPOINT_URL="), {
+        "https://oss-cn-hangzhou.aliyuncs.com": oss_env["MLFLOW_TESTENV_OSS_ENDPOINT"],
+        "MLFLOW_OSS_KEY_ID=...": f"MLFLOW_OSS_KEY_ID={oss_env['MLFLOW_TESTENV_OSS_KEY_ID']}",
+        "MLFLOW_OSS_KEY_SECRET=...": f"MLFLOW_OSS_KEY_SECRET={oss_env['MLFLOW_TESTENV_OSS_KEY_SECRET']}",
+        "oss://my-bucket/": f"oss://{oss_env['MLFLOW_TESTENV_OSS_BUCKET']}/",
+        # a free local port, and one worker without job execution like every test server (a shared 2-core VM)
+        "\nmlflow server ": f"\nmlflow server --host 127.0.0.1 --port {port} --workers 1 ",
+    })
+    exports = "\n".join(line for line in block.splitlines() if line.startswith("export "))
+    log = (tmp_path / "server.log").open("w")
+    proc = subprocess.Popen(["bash", "-euc", block], cwd=tmp_path, stdout=log,
+                            env=_env_without_oss_settings(MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 600
+        while True:
+            assert proc.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
+            try:
+                if requests.get(f"{url}/health", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()[-3000:]
+            time.sleep(0.5)
+        yield url, exports
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # the session this test started: bash, mlflow server, its workers
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+        log.close()
+
+
+def _keys(raw_bucket: oss2.Bucket, prefix: str) -> list[str]:
+    return [o.key for o in oss2.ObjectIterator(raw_bucket, prefix=prefix)]
+
+
+def test_use_blocks_server_and_direct_client(readme_server, raw_bucket, tmp_path, monkeypatch):
+    url, exports = readme_server
+    # proxied: a client without any MLFLOW_OSS_* setting logs through the README's server into OSS
+    for var in [k for k in os.environ if k.startswith("MLFLOW_OSS_")]:
+        monkeypatch.delenv(var)
+    mlflow.set_tracking_uri(url)
+    try:
+        mlflow.set_experiment(f"readme-proxied-{uuid.uuid4().hex[:8]}")
+        (tmp_path / "notes.txt").write_text("through the server")
+        with mlflow.start_run() as run:
+            mlflow.log_artifact(str(tmp_path / "notes.txt"))
+    finally:
+        mlflow.set_tracking_uri(None)
+    assert any(k.startswith("mlartifacts/") and k.endswith(f"{run.info.run_id}/artifacts/notes.txt")
+               for k in _keys(raw_bucket, "mlartifacts/"))
+
+    # direct: the Python block, with the block's exports and MLFLOW_TRACKING_URI at that server
+    name = f"models-{uuid.uuid4().hex[:8]}"
+    code = _swap(_block("python", "import mlflow"), {
+        'create_experiment("models"': f'create_experiment("{name}"',
+        "oss://my-bucket/": f"oss://{raw_bucket.bucket_name}/",
+    })
+    (tmp_path / "direct.py").write_text(code)
+    done = subprocess.run(["bash", "-euc", f"{exports}\npython direct.py\n"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, env=_env_without_oss_settings(MLFLOW_TRACKING_URI=url))
+    assert done.returncode == 0, done.stderr[-3000:]
+    client = MlflowClient(tracking_uri=url)
+    exp = client.get_experiment_by_name(name)
+    assert exp.artifact_location == f"oss://{raw_bucket.bucket_name}/experiments/models"
+    (run,) = client.search_runs([exp.experiment_id])
+    assert run.info.status == "FINISHED"
+    (model,) = client.search_logged_models([exp.experiment_id])
+    assert model.artifact_location.startswith(exp.artifact_location + "/")
+    prefix = model.artifact_location.removeprefix(f"oss://{raw_bucket.bucket_name}/")
+    assert any(k.endswith("/MLmodel") for k in _keys(raw_bucket, prefix + "/"))
+
+
+def test_testing_block_collects():
+    """The Testing section's command, collected rather than run (this test is part of what it runs)."""
+    argv = _block("bash", ".venv/bin/python -m pytest").split()
+    assert argv[:5] == [".venv/bin/python", "-m", "pytest", "-n", "2"]
+    done = subprocess.run([sys.executable, "-m", "pytest", *argv[5:], "--collect-only", "-q", "-p", "no:xdist"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "packages/mlflow-artifacts-oss/tests/test_readme.py::test_testing_block_collects" in done.stdout
+    assert "tools/tests/test_oss_server.py::" in done.stdout

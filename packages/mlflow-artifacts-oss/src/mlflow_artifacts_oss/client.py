@@ -12,9 +12,9 @@ import oss2
 import requests
 
 from mlflow_artifacts_oss import settings
-from mlflow_plugins_shared.errors import config_error
+from mlflow_artifacts_oss.errors import setting_error
 from mlflow_plugins_shared.logs import get_logger, register_secret
-from mlflow_plugins_shared.redact import Secret, redact_uri
+from mlflow_plugins_shared.redact import Secret, redact_text, redact_uri
 
 _logger = logging.getLogger(__name__)
 SEND_BLOCK = 256 * 1024
@@ -38,9 +38,24 @@ class ClientConfig:
     auth: object
     secrets: tuple[str, ...]  # values to mask in any message
     timeout: float
+    key_id: str | None = None
+    ram_role: str | None = None
 
     def describe(self) -> str:
-        return f"endpoint={redact_uri(self.endpoint)} signature={self.signature_version} region={self.region}"
+        """The non-secret settings in use, by name and value (for errors, logs and repr)."""
+        credentials = (f"{settings.ECS_RAM_ROLE.env}={self.ram_role}" if self.ram_role
+                       else f"{settings.KEY_ID.env}={key_id_hint(self.key_id)}")
+        return (f"{settings.ENDPOINT.env}={redact_uri(self.endpoint)}, {credentials}, "
+                f"{settings.SIGNATURE_VERSION.env}={self.signature_version}, "
+                f"{settings.REGION.env}={self.region or '(not set)'}")
+
+
+def key_id_hint(key_id: str | None) -> str:
+    """The AccessKey ID's last 4 characters: enough to tell which key, and a secret pasted into
+    MLFLOW_OSS_KEY_ID by mistake (ID and secret swapped) is still not shown."""
+    if not key_id:
+        return "(not set)"
+    return "****" + key_id[-4:] if len(key_id) > 8 else "****"
 
 
 def _endpoint() -> str:
@@ -50,12 +65,13 @@ def _endpoint() -> str:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - validates the port
     except ValueError as e:
-        raise config_error(settings.ENDPOINT.env, f"invalid endpoint {redact_uri(raw)!r}: {e}") from None
+        raise setting_error(settings.ENDPOINT.env, f"invalid endpoint {redact_uri(raw)!r}: {redact_text(str(e))}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in raw):
-        raise config_error(settings.ENDPOINT.env, f"invalid endpoint {redact_uri(raw)!r}; expected "
+        raise setting_error(settings.ENDPOINT.env, f"invalid endpoint {redact_uri(raw)!r}; expected "
                            "e.g. https://oss-cn-hangzhou.aliyuncs.com")
     if parts.username or parts.password:
-        raise config_error(settings.ENDPOINT.env, "must not carry credentials; use MLFLOW_OSS_KEY_ID/MLFLOW_OSS_KEY_SECRET")
+        raise setting_error(settings.ENDPOINT.env, f"must not carry credentials; use {settings.KEY_ID.env}/"
+                            f"{settings.KEY_SECRET.env}")
     return f"{parts.scheme}://{parts.netloc}"
 
 
@@ -64,7 +80,9 @@ def load_config() -> ClientConfig:
     region = settings.REGION.get()
     version = settings.SIGNATURE_VERSION.get() or ("v4" if region else "v1")
     if version == "v4" and not region:
-        raise config_error(settings.REGION.env, "is required for signature V4 (MLFLOW_OSS_SIGNATURE_VERSION=v4)")
+        raise setting_error(settings.REGION.env, f"is required for signature V4 ({settings.SIGNATURE_VERSION.env}="
+                            f"{version}). Set it to the region of {settings.ENDPOINT.env}={endpoint} (e.g. "
+                            f"cn-hangzhou for oss-cn-hangzhou.aliyuncs.com), or set {settings.SIGNATURE_VERSION.env}=v1.")
     role = settings.ECS_RAM_ROLE.get()
     key_id = settings.KEY_ID.get()
     secret: Secret | None = settings.KEY_SECRET.get()
@@ -81,11 +99,12 @@ def load_config() -> ClientConfig:
             auth = oss2.AuthV4(key_id, secret.get()) if version == "v4" else oss2.Auth(key_id, secret.get())
     else:
         missing = [s.env for s, v in ((settings.KEY_ID, key_id), (settings.KEY_SECRET, secret)) if not v]
-        raise config_error(" and ".join(missing), "not set: OSS needs an AccessKey (MLFLOW_OSS_KEY_ID and "
-                           "MLFLOW_OSS_KEY_SECRET, plus MLFLOW_OSS_SECURITY_TOKEN for STS) or an ECS RAM role "
-                           "(MLFLOW_OSS_ECS_RAM_ROLE)")
+        raise setting_error(" and ".join(missing), f"not set: OSS needs an AccessKey ({settings.KEY_ID.env} and "
+                            f"{settings.KEY_SECRET.env}, plus {settings.SECURITY_TOKEN.env} for STS) or an ECS RAM "
+                            f"role ({settings.ECS_RAM_ROLE.env})")
     _scrub_sdk_logs(hidden)
-    return ClientConfig(endpoint, version, region, auth, hidden, settings.TIMEOUT.get() or 60.0)
+    return ClientConfig(endpoint, version, region, auth, hidden, settings.TIMEOUT.get() or 60.0,
+                        key_id=None if role else key_id, ram_role=role)
 
 
 class _LargeBlockAdapter(requests.adapters.HTTPAdapter):

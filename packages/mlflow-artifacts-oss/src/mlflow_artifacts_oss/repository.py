@@ -62,7 +62,7 @@ class OssArtifactRepository(StrictMixin, PresignMixin, ArtifactRepository, *OPTI
                 with attempt:
                     return fn()
         except Exception as e:
-            raise to_mlflow(e, what, self.config.secrets) from None
+            raise to_mlflow(e, what, self.config.secrets, self.config.describe()) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _guard(self, what: str, fn: Callable[[], T]) -> T:
@@ -70,7 +70,7 @@ class OssArtifactRepository(StrictMixin, PresignMixin, ArtifactRepository, *OPTI
         try:
             return fn()
         except Exception as e:
-            raise to_mlflow(e, what, self.config.secrets) from None
+            raise to_mlflow(e, what, self.config.secrets, self.config.describe()) from None
 
     def _iter_objects(self, prefix: str, delimiter: str = "") -> Iterator[Any]:
         """Every object (and common prefix) under `prefix`, page after page (continuation tokens)."""
