@@ -42,7 +42,9 @@ def _mlflow_span() -> tuple[Any, int] | None:
         import mlflow
 
         span = mlflow.get_current_active_span()
-        ctx = otel_span_context(span) if span is not None else None
+        if span is None:
+            return None
+        ctx = otel_span_context(span)
         return (ctx, int(span.start_time_ns or 0)) if ctx is not None else None
     except Exception as e:  # tracing trouble must not cost the request its other headers
         _logger.debug("mlflow-headers-env: cannot read MLflow's active span: %s", e)
