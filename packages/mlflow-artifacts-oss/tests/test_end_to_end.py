@@ -10,7 +10,6 @@ import uuid
 import mlflow
 import numpy as np
 import oss2
-import pytest
 import requests
 from mlflow import MlflowClient
 from mlflow_artifacts_oss.mlflow_api import MultipartDownloadMixin, _Absent
