@@ -72,3 +72,17 @@ def test_logger_scrubs_secrets(caplog):
         logger.warning("token=%s and %s", "abc123", "literal-secret-99")
     assert "abc123" not in caplog.text and "literal-secret-99" not in caplog.text
     assert "token=***" in caplog.text
+
+
+def test_settings_that_name_a_kind_of_credential_stay_readable():
+    from mlflow_plugins_shared.redact import redact_text
+
+    msg = "MLFLOW_OSS_REGION: is required for signature V4 (MLFLOW_OSS_SIGNATURE_VERSION=v4). Set it."
+    assert redact_text(msg) == msg
+    assert redact_text("token_type=bearer, MLFLOW_OAUTH2_TOKEN_URL=https://idp/t") == \
+        "token_type=bearer, MLFLOW_OAUTH2_TOKEN_URL=https://idp/t"
+    # the value of such a setting is still a URI: credentials and secret query parameters in it are masked
+    out = redact_text("MLFLOW_OAUTH2_TOKEN_URL=https://u:hunter2pw@idp/t?token=s3cr3tvalue")
+    assert "hunter2pw" not in out and "s3cr3tvalue" not in out
+    # and real secrets beside it are not
+    assert "hunter2x" not in redact_text("MLFLOW_X_SIGNATURE_VERSION=v4 password=hunter2x")

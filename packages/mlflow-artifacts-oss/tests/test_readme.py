@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -25,10 +24,11 @@ from mlflow_artifacts_oss import settings
 
 from mlflow_plugins_shared.settings import settings_table
 from mlflow_plugins_shared.testing import entry_points
+from mlflow_plugins_shared.testing.readme import code_blocks
 
 ROOT = Path(__file__).resolve().parents[3]
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-BLOCKS = re.findall(r"^```(\w*)\n(.*?)^```", README, flags=re.S | re.M)
+BLOCKS = code_blocks(README)
 
 
 def test_readme_settings_table_is_current():

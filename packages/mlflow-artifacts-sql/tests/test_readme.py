@@ -23,11 +23,12 @@ from mlflow_artifacts_sql.repository import SqlArtifactRepository
 from sqlalchemy.engine import make_url
 
 from mlflow_plugins_shared.settings import settings_table
+from mlflow_plugins_shared.testing.readme import code_blocks
 from mlflow_testenv import start_service
 
 PACKAGE = Path(__file__).resolve().parents[1]
 README = (PACKAGE / "README.md").read_text()
-BLOCKS = re.findall(r"^```(\w*)\n(.*?)^```", README, flags=re.S | re.M)
+BLOCKS = code_blocks(README)
 EXAMPLE_HOST = "db.example"
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-import re
 import stat
 import subprocess
 import sys
@@ -17,9 +16,10 @@ from mlflow_auth_oauth2 import settings as s
 
 from mlflow_plugins_shared.settings import settings_table
 from mlflow_plugins_shared.testing import entry_points
+from mlflow_plugins_shared.testing.readme import code_blocks
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
-BLOCKS = re.findall(r"^```(\w*)\n(.*?)^```", README, flags=re.S | re.M)
+BLOCKS = code_blocks(README)
 TRAIN = """\
 import mlflow
 with mlflow.start_run() as run:

@@ -16,6 +16,7 @@ from mlflow_context_ci import settings
 
 from mlflow_plugins_shared.settings import settings_table
 from mlflow_plugins_shared.testing import entry_points
+from mlflow_plugins_shared.testing.readme import code_blocks
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -31,7 +32,7 @@ def test_every_setting_row_is_in_the_readme_and_nothing_else() -> None:
 
 # ---- every code block, run as written against the real server
 
-BLOCKS = re.findall(r"^```(\w*)\n(.*?)^```", README.read_text(), flags=re.S | re.M)
+BLOCKS = code_blocks(README)
 TRAIN = """\
 import mlflow
 with mlflow.start_run() as run:

@@ -4,7 +4,6 @@ fairlearn / scikit-learn computed here from the block's own data and model."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,10 @@ from fairlearn import metrics as flm
 from fairness_testkit import assert_close
 from sklearn import metrics as skm
 
+from mlflow_plugins_shared.testing.readme import code_blocks
+
 README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCKS = re.findall(r"^```python\n(.*?)^```", README.read_text(encoding="utf-8"), flags=re.S | re.M)
+BLOCKS = [code for lang, code in code_blocks(README) if lang == "python"]
 
 
 @pytest.fixture(scope="module")

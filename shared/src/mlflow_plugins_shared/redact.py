@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
@@ -56,7 +57,21 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 _KEY = r"[\"']?[\w.-]*(?i:password|passwd|secret|token|api[_-]?key|access[_-]?key|signature|credential)[\w.-]*"
 
-_PATTERNS = [
+# A key that names a kind of credential rather than holding one: `MLFLOW_OSS_SIGNATURE_VERSION=v4`,
+# `token_type=bearer`, `MLFLOW_OAUTH2_TOKEN_URL=https://...` (credentials in a URL's userinfo are masked by
+# the first pattern either way).
+_SETTING_SUFFIX = re.compile(r"(?i)[_.-](version|type|method|algorithm|url|uri|endpoint|file|path|command)[\"']?$")
+
+
+def _mask_value(m: re.Match[str]) -> str:
+    key = m.group("key").rstrip(" =:\"'")
+    if not _SETTING_SUFFIX.search(key):
+        return f"{m.group('key')}{MASK}"
+    value = m.group("val")
+    return m.group("key") + (redact_uri(value) if "://" in value else value)
+
+
+_PATTERNS: list[tuple[re.Pattern[str], Any]] = [
     # scheme://user:password@host
     (re.compile(r"(?P<pre>[a-zA-Z][\w+.-]*://[^\s:/@]*:)[^\s@/]+(?P<post>@)"), r"\g<pre>***\g<post>"),
     # Authorization: Bearer xxx / Basic xxx / AWS4-HMAC-SHA256 ...
@@ -66,9 +81,9 @@ _PATTERNS = [
     # Sensitive keys: `key=value` and quoted `"key": "value"` always; unquoted `key: value` only
     # when the value looks like a credential (digits, capitals or symbols), so that prose such as
     # "'TOKEN': expected VAR" or "MLFLOW_X_TOKEN: is not set" stays readable.
-    (re.compile(rf"(?P<key>{_KEY}\s*=\s*[\"']?)(?P<val>[^\s\"'&,;}}]+)"), r"\g<key>***"),
-    (re.compile(rf"(?P<key>{_KEY}[\"']?\s*:\s*[\"'])(?P<val>[^\"']+)"), r"\g<key>***"),
-    (re.compile(rf"(?P<key>{_KEY}\s*:\s*)(?P<val>(?=[^\s\"'&,;}}]*[0-9A-Z_+/=.~-])[^\s\"'&,;}}]{{6,}})"), r"\g<key>***"),
+    (re.compile(rf"(?P<key>{_KEY}\s*=\s*[\"']?)(?P<val>[^\s\"'&,;}}]+)"), _mask_value),
+    (re.compile(rf"(?P<key>{_KEY}[\"']?\s*:\s*[\"'])(?P<val>[^\"']+)"), _mask_value),
+    (re.compile(rf"(?P<key>{_KEY}\s*:\s*)(?P<val>(?=[^\s\"'&,;}}]*[0-9A-Z_+/=.~-])[^\s\"'&,;}}]{{6,}})"), _mask_value),
     # AWS access key ids
     (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), r"\1****************"),
     # JWTs
