@@ -8,8 +8,9 @@ VENV="${VENV:-$PWD/.venv}"
 stamp="$VENV/.installed"
 inputs=$(cat constraints.txt requirements-dev.txt shared/pyproject.toml tools/testenv-lib/pyproject.toml packages/*/pyproject.toml | sha256sum | cut -c1-16)
 bash tools/install-system.sh
-# The k8s test cluster's binaries are built once from Debian's source package and cached
-# (5-10 min on 2 free cores the first time); doing it here keeps it out of any test's timeout.
+# The k8s test cluster's binaries (kube-apiserver, kube-controller-manager v1.37.2, etcd) are built once
+# with go from the Go module proxy and cached (~12 min on 2 free cores the first time, ~50 on a busy
+# machine); doing it here keeps it out of any test's timeout. A second run finds them cached.
 if [ -x tools/k8s/build.sh ] && ! tools/k8s/build.sh --print-dir >/dev/null 2>&1; then
   echo "# building the Kubernetes test binaries once (cached under ~/.cache/mlflow-plugins/k8s)" >&2
   bash tools/k8s/build.sh

@@ -5,18 +5,15 @@
 #   tools/k8s/build.sh --print-dir             # print the cache directory if filled, else exit 1
 #   K8S_VERSION=v1.29.15 tools/k8s/build.sh    # another Kubernetes release (the compat job)
 #
-# v1.21 and later: kube-apiserver and kube-controller-manager from the Go module proxy
-# (`go mod download -json k8s.io/kubernetes@<v>`, the module's ./staging replace directives pointed
-# at the published k8s.io/* v0.<minor>.<patch> modules, go.work dropped, `go build ./cmd/...`), and
-# etcd from the Go module proxy too (a five-line main calling etcdmain.Main).  Only `go` fetches.
+# kube-apiserver and kube-controller-manager from the Go module proxy (`go mod download -json
+# k8s.io/kubernetes@<v>`, the module's ./staging replace directives pointed at the published k8s.io/*
+# v0.<minor>.<patch> modules, go.work dropped, `go build ./cmd/...`), and etcd from the Go module proxy
+# too (a five-line main calling etcdmain.Main).  Only `go` fetches.
 # Cache: $MLFLOW_PLUGINS_CACHE or $XDG_CACHE_HOME/mlflow-plugins or ~/.cache/mlflow-plugins, then
-# k8s/<version>-<first 12 hex of this script's sha256>/.
-#
-# v1.20.2 (the legacy default until the switch): Debian's `kubernetes` source package, etcd from
-# Debian's etcd-server, cached in k8s/<debian version>/ as before.
+# k8s/<version>-<first 12 hex of this script's sha256>/ (a changed script builds anew).
 set -euo pipefail
 
-default_version=v1.20.2
+default_version=v1.37.2
 version="${K8S_VERSION:-$default_version}"
 case "$version" in v*) ;; *) version="v$version" ;; esac
 if ! [[ "$version" =~ ^v1\.([0-9]+)\.([0-9]+)$ ]]; then
@@ -31,21 +28,8 @@ script_hash="$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-12)"
 
 log() { echo "[k8s-build] $*" >&2; }
 
-debian=0
-if [ "$version" = v1.20.2 ]; then
-  debian=1
-  suite="${K8S_DEBIAN_SUITE:-bookworm}"
-  deb_version="${K8S_DEBIAN_VERSION:-1.20.5+really1.20.2-1.1+deb12u1}"
-  mirror="${K8S_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-  dest="$cache_root/$deb_version"
-  binaries=(kube-apiserver kube-controller-manager)
-elif [ "$minor" -lt 21 ]; then
-  echo "[k8s-build] $version: only v1.20.2 (Debian's source package) or v1.21+ (Go module proxy) can be built" >&2
-  exit 2
-else
-  dest="$cache_root/$version-$script_hash"
-  binaries=(kube-apiserver kube-controller-manager etcd)
-fi
+dest="$cache_root/$version-$script_hash"
+binaries=(kube-apiserver kube-controller-manager etcd)
 
 filled() {
   local b
@@ -97,7 +81,6 @@ install_dest() {  # the finished binaries, atomically
   echo "$dest"
 }
 
-# ---------------------------------------------------------------- v1.21+: the Go module proxy
 build_from_go_proxy() {
   local go_bin
   go_bin="$(command -v go || true)"
@@ -112,9 +95,12 @@ build_from_go_proxy() {
   local staging="v0.$minor.$patch" started kv ldflags c secs src
 
   log "Building kube-apiserver + kube-controller-manager $version and etcd $etcd_version with $(go version)"
-  log "from the Go module proxy; once per machine (~6 min per binary on 2 idle cores, more on a busy machine)."
+  log "from the Go module proxy; once per machine (~12 min on 2 idle cores, ~50 min measured on a busy machine)."
   started=$(date +%s)
-  src="$(go mod download -json "k8s.io/kubernetes@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  local info commit
+  info="$(go mod download -json "k8s.io/kubernetes@$version")"
+  src="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$info")"
+  commit="$(sed -n 's/^[[:space:]]*"Hash": "\([0-9a-f]*\)",*$/\1/p' <<<"$info" | head -n1)"  # the tag's commit
   [ -n "$src" ] && [ -f "$src/go.mod" ] || { log "go mod download k8s.io/kubernetes@$version gave no module dir"; exit 1; }
   cp -r "$src" "$work/kubernetes"
   chmod -R u+w "$work/kubernetes"
@@ -128,6 +114,7 @@ build_from_go_proxy() {
   kv=k8s.io/component-base/version
   ldflags="-s -w -X $kv.gitVersion=$version -X $kv.gitMajor=1 -X $kv.gitMinor=$minor"
   ldflags+=" -X $kv.gitTreeState=clean -X $kv.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  [ -z "$commit" ] || ldflags+=" -X $kv.gitCommit=$commit"
   local timings=""
   for c in kube-apiserver kube-controller-manager; do
     secs=$(date +%s)
@@ -161,53 +148,4 @@ GO
     "$version" "$staging" "$etcd_version" "$(go version)" "$script_hash" "$timings")"
 }
 
-# ---------------------------------------------------------------- v1.20.2: Debian's source package
-build_from_debian() {
-  # The machine's apt sources are never edited: a private deb-src list and private apt state
-  # directories live in the throw-away work directory.
-  local missing=()
-  command -v go >/dev/null || missing+=(golang-go)
-  command -v etcd >/dev/null || missing+=(etcd-server)
-  command -v dpkg-source >/dev/null || missing+=(dpkg-dev)
-  command -v openssl >/dev/null || missing+=(openssl)
-  command -v make >/dev/null || missing+=(make)
-  command -v rsync >/dev/null || missing+=(rsync)
-  command -v jq >/dev/null || missing+=(jq)
-  [ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
-  [ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
-  apt_missing "${missing[@]}"
-  mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial" "$work/src"
-  chmod -R a+rwX "$work"   # apt drops to the _apt user for downloads
-  printf 'deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' "$mirror" "$suite" \
-    >"$work/apt/sources.list"
-  local apt_opts=(
-    -o "Dir::Etc::SourceList=$work/apt/sources.list"
-    -o "Dir::Etc::SourceParts=/dev/null"
-    -o "Dir::State::Lists=$work/apt/lists"
-    -o "Dir::Cache=$work/apt/cache"
-  )
-  log "Building kube-apiserver + kube-controller-manager $version (Debian kubernetes $deb_version, $suite)."
-  log "This happens once per machine (5-10 minutes on 2 free cores, much longer on a busy machine); binaries are cached in $dest"
-  apt-get "${apt_opts[@]}" update -qq >&2
-  (cd "$work/src" && apt-get "${apt_opts[@]}" source -qq --download-only "kubernetes=$deb_version" >&2)
-  (cd "$work/src" && dpkg-source --no-check -x ./*.dsc tree >/dev/null)
-  cd "$work/src/tree"
-  # Kubernetes 1.20's own build (hack/lib/init.sh) runs in GOPATH mode (GO111MODULE=off) with the
-  # vendored tree, exactly as Debian's debian/rules does.  The version comes from KUBE_GIT_VERSION.
-  unset GOFLAGS GO111MODULE
-  export KUBE_GIT_VERSION="$version" KUBE_GIT_TREE_STATE=clean CGO_ENABLED=0
-  export GOLDFLAGS="-s -w"
-  log "$(go version); compiling with: make WHAT=\"cmd/kube-apiserver cmd/kube-controller-manager\" (be patient)"
-  nice make WHAT="cmd/kube-apiserver cmd/kube-controller-manager" >&2
-  local b
-  for b in "${binaries[@]}"; do
-    cp "$(ls _output/local/bin/*/*/"$b" | head -n1)" "$work/out/$b"
-  done
-  install_dest "$(printf 'debian=%s\nsuite=%s\ngit_version=%s\ngo=%s\n' "$deb_version" "$suite" "$version" "$(go version)")"
-}
-
-if [ "$debian" = 1 ]; then
-  build_from_debian
-else
-  build_from_go_proxy
-fi
+build_from_go_proxy

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import subprocess
 import uuid
 from pathlib import Path
@@ -9,7 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from mlflow_testenv import session_service
+from mlflow_testenv import TestenvError, session_service
+from mlflow_testenv.services.k8s import DEFAULT_VERSION, VERSION_ENV, parse_version, version_flags
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,7 +26,9 @@ def test_api_server_speaks_tls_with_the_token_only(k8s: dict[str, str]) -> None:
     url, ca, token = k8s["MLFLOW_TESTENV_K8S_URL"], k8s["MLFLOW_TESTENV_K8S_CA"], k8s["MLFLOW_TESTENV_K8S_TOKEN"]
     assert url.startswith("https://127.0.0.1:")
     version = requests.get(f"{url}/version", headers={"Authorization": f"Bearer {token}"}, verify=ca, timeout=5)
-    assert version.json()["gitVersion"] == "v1.20.2"
+    # the release asked for (MLFLOW_TESTENV_K8S_VERSION in the compat job), else the default
+    assert version.json()["gitVersion"] == (os.environ.get(VERSION_ENV) or DEFAULT_VERSION)
+    assert version.json()["gitVersion"] == k8s["MLFLOW_TESTENV_K8S_VERSION"]
     assert requests.get(f"{url}/api/v1/namespaces", verify=ca, timeout=5).status_code in (401, 403)
     bad = requests.get(f"{url}/api/v1/namespaces", headers={"Authorization": "Bearer wrong"}, verify=ca, timeout=5)
     assert bad.status_code == 401
@@ -81,10 +86,44 @@ def test_fake_kubelet_serves_pod_logs_through_the_api_server(k8s: dict[str, str]
         kubelet.stop()
 
 
-def test_build_script_reports_the_cache() -> None:
-    out = subprocess.run(["bash", str(REPO / "tools/k8s/build.sh"), "--print-dir"], capture_output=True, text=True)
+def test_build_script_reports_the_cache(k8s: dict[str, str]) -> None:
+    version = k8s["MLFLOW_TESTENV_K8S_VERSION"]
+    script = REPO / "tools/k8s/build.sh"
+    out = subprocess.run(["bash", str(script), "--print-dir"], capture_output=True, text=True,
+                         env={**os.environ, "K8S_VERSION": version})
     assert out.returncode == 0, out.stderr
     cache = Path(out.stdout.strip())
     assert cache.parts[-3:-1] == ("mlflow-plugins", "k8s")
     assert (cache / "kube-apiserver").is_file() and (cache / "kube-controller-manager").is_file()
-    assert "git_version=v1.20.2" in (cache / "BUILD-INFO").read_text()
+    info = (cache / "BUILD-INFO").read_text()
+    assert f"git_version={version}" in info
+    if "source=go-module-proxy" in info:  # keyed on the script: a changed build.sh builds anew
+        script_hash = hashlib.sha256(script.read_bytes()).hexdigest()[:12]
+        assert cache.name == f"{version}-{script_hash}"
+        assert (cache / "etcd").is_file()
+
+
+@pytest.mark.parametrize("bad", ["1.37", "latest", "v2.0.1", "v1.37.2; rm -rf /"])
+def test_a_bad_version_is_refused_by_name(bad: str) -> None:
+    with pytest.raises(TestenvError, match="is not a Kubernetes release like v1.37.2") as info:
+        parse_version(bad)
+    assert repr(bad) in str(info.value)
+    out = subprocess.run(["bash", str(REPO / "tools/k8s/build.sh"), "--print-dir"], capture_output=True, text=True,
+                         env={**os.environ, "K8S_VERSION": bad})
+    assert out.returncode == 2 and "K8S_VERSION must be a Kubernetes release like v1.37.2" in out.stderr
+
+
+def test_versions_parse_and_flags_follow_the_release() -> None:
+    assert parse_version("1.29.15") == ("v1.29.15", 29)
+    assert parse_version("v1.37.2") == ("v1.37.2", 37)
+    old_apiserver, old_cm = version_flags(20)
+    assert "--insecure-port" in old_apiserver and "TTLAfterFinished=true" in old_apiserver and "--port" in old_cm
+    assert version_flags(29) == ([], [])  # flags removed in 1.24/1.25 are never passed to newer releases
+
+
+def test_serves_autoscaling_v2(k8s: dict[str, str]) -> None:
+    """mlflow-deploy-k8s's HorizontalPodAutoscalers are autoscaling/v2 (CPU and memory targets)."""
+    url, ca, token = k8s["MLFLOW_TESTENV_K8S_URL"], k8s["MLFLOW_TESTENV_K8S_CA"], k8s["MLFLOW_TESTENV_K8S_TOKEN"]
+    r = requests.get(f"{url}/apis/autoscaling/v2", headers={"Authorization": f"Bearer {token}"}, verify=ca, timeout=5)
+    assert r.status_code == 200, r.text
+    assert "horizontalpodautoscalers" in {res["name"] for res in r.json()["resources"]}

@@ -74,6 +74,7 @@ def main() -> int:
     from mlflow_testenv.kubelet import FakeKubelet
 
     k8s_srv = start_service("k8s", parent_pid=os.getpid(), record=False)
+    k8s_version = k8s_srv.exports["MLFLOW_TESTENV_K8S_VERSION"]
     mlflow_srv = start_service("mlflow", parent_pid=os.getpid(), record=False)
     kubelet = None
     try:
@@ -139,7 +140,7 @@ def main() -> int:
         mlflow_srv.stop()
 
     med = statistics.median
-    base = {"package": "mlflow-backend-k8s", "engine": "kube-apiserver v1.20 + etcd, mlflow server (loopback)"}
+    base = {"package": "mlflow-backend-k8s", "engine": f"kube-apiserver {k8s_version} + etcd, mlflow server (loopback)"}
     rows = [
         {**base, "benchmark": "mlflow run -> Job created", "subject": f"k8s-job backend, median of {rounds}",
          "value": round(med(submit_s), 3), "unit": "s", "anchor": "local backend: mlflow run -> process started",

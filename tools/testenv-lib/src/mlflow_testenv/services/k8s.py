@@ -1,9 +1,8 @@
 """A real Kubernetes control plane on loopback: etcd + kube-apiserver + kube-controller-manager.
 
-Binaries: built once by `tools/k8s/build.sh` and cached under ~/.cache/mlflow-plugins/k8s/ —
-kube-apiserver, kube-controller-manager and etcd from the Go module proxy (v1.21 and later), or
-v1.20.2 from Debian's `kubernetes` source package with Debian's `etcd-server`. TLS with a self-signed
-CA generated per instance, a static bearer token (group system:masters), service-account signing
+Binaries: kube-apiserver, kube-controller-manager and etcd built once from the Go module proxy by
+`tools/k8s/build.sh` and cached under ~/.cache/mlflow-plugins/k8s/<version>-<script hash>/. TLS with
+a self-signed CA generated per instance, a static bearer token (group system:masters), service-account signing
 keys and issuer, and a kubeconfig in the workdir.
 
 Version: `tools/testenv up k8s --version v1.29.15`, `session_service("k8s", ..., ["--version", ...])`,
@@ -35,7 +34,7 @@ from mlflow_testenv._install import apt_install
 from mlflow_testenv.core import Launch, Service, TestenvError, free_port
 from mlflow_testenv.kubelet import host_ip
 
-DEFAULT_VERSION = "v1.20.2"
+DEFAULT_VERSION = "v1.37.2"
 VERSION_ENV = "MLFLOW_TESTENV_K8S_VERSION"
 _VERSION = re.compile(r"^v?1\.(\d+)\.(\d+)$")
 
@@ -170,12 +169,14 @@ class K8sService(Service):
 
     @staticmethod
     def etcd(bins: Path) -> str:
-        """etcd built next to the API server (Go module proxy builds), else Debian's etcd-server."""
+        """etcd built next to the API server by build.sh, else (MLFLOW_TESTENV_K8S_BINDIR) the one on PATH."""
         if (bins / "etcd").is_file():
             return str(bins / "etcd")
-        if not shutil.which("etcd"):
-            apt_install("etcd-server", why="the k8s service (etcd for the Debian-built v1.20)")
-        return shutil.which("etcd") or "etcd"
+        found = shutil.which("etcd")
+        if not found:
+            raise TestenvError(f"k8s: no etcd in {bins} nor on PATH; tools/k8s/build.sh builds one next to the "
+                               "API server")
+        return found
 
     def prepare(self, workdir: Path) -> None:
         _make_pki(workdir / "pki")
@@ -281,6 +282,9 @@ def _control_plane(bindir: Path, etcd: str, workdir: Path, port: int, extra: lis
         str(bindir / "kube-apiserver"),
         "--etcd-servers", etcd_url,
         "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--secure-port", str(port),
+        # nothing reaches the API server through the `kubernetes` Service here, and newer releases refuse
+        # to publish a loopback address in its Endpoints ("may not be in the loopback range")
+        "--endpoint-reconciler-type", "none",
         "--tls-cert-file", str(pki / "server.crt"), "--tls-private-key-file", str(pki / "server.key"),
         "--client-ca-file", str(pki / "ca.crt"),
         "--token-auth-file", str(pki / "tokens.csv"),
