@@ -95,6 +95,12 @@ def test_deployment_lifecycle(deployer: Any, kubelet: FakeKubelet, core: client.
     deployer.delete_deployment(name)  # idempotent
 
 
+def _metrics(hpa: Any) -> dict[str, int]:
+    """{resource: averageUtilization} of an autoscaling/v2 HPA read back from the API server."""
+    return {m.resource.name: m.resource.target.average_utilization for m in hpa.spec.metrics
+            if m.type == "Resource" and m.resource.target.type == "Utilization"}
+
+
 def test_autoscaler_and_config_file(deployer: Any, core: client.CoreV1Api, namespace: str,
                                     model_uris: list[str], tmp_path: Any) -> None:
     cfg = tmp_path / "deploy.yaml"
@@ -103,21 +109,67 @@ def test_autoscaler_and_config_file(deployer: Any, core: client.CoreV1Api, names
     created = deployer.create_deployment("scaled", model_uris[0], config={
         "config_file": str(cfg), "max_replicas": "4", "timeout": "0"})
     assert created["autoscaled"] is True
-    hpa = client.AutoscalingV1Api(core.api_client).read_namespaced_horizontal_pod_autoscaler("scaled", namespace)
+    autoscaling = client.AutoscalingV2Api(core.api_client)
+    hpa = autoscaling.read_namespaced_horizontal_pod_autoscaler("scaled", namespace)
     assert (hpa.spec.min_replicas, hpa.spec.max_replicas) == (2, 4)  # -C wins over the file
-    assert hpa.spec.target_cpu_utilization_percentage == 60
+    assert _metrics(hpa) == {"cpu": 60}
     assert hpa.spec.scale_target_ref.name == "scaled"
     assert core.read_namespaced_service("scaled", namespace).spec.type == "NodePort"
     dep = client.AppsV1Api(core.api_client).read_namespaced_deployment("scaled", namespace)
     container = dep.spec.template.spec.containers[0]
     assert container.env_from[0].secret_ref.name == "model-creds"
     assert container.resources.requests == {"cpu": "250m"}  # the HPA's CPU target needs a request
+    # a memory target joins the CPU one (autoscaling/v2); it is a percentage of the memory request
+    deployer.update_deployment("scaled", config={"target_memory_percent": "70", "memory_request": "512Mi",
+                                                 "timeout": "0"})
+    hpa = autoscaling.read_namespaced_horizontal_pod_autoscaler("scaled", namespace)
+    assert _metrics(hpa) == {"cpu": 60, "memory": 70}
+    # tools still on autoscaling/v1 read the same object (its CPU target; v1 cannot express memory)
+    v1 = client.AutoscalingV1Api(core.api_client).read_namespaced_horizontal_pod_autoscaler("scaled", namespace)
+    assert v1.spec.target_cpu_utilization_percentage == 60
     # dropping autoscaling removes the HPA
     deployer.update_deployment("scaled", config={"min_replicas": "", "max_replicas": "", "replicas": "1",
                                                  "timeout": "0"})  # -C max_replicas= (empty) unsets
-    with pytest.raises(client.exceptions.ApiException):
-        client.AutoscalingV1Api(core.api_client).read_namespaced_horizontal_pod_autoscaler("scaled", namespace)
+    with pytest.raises(client.exceptions.ApiException) as gone:
+        autoscaling.read_namespaced_horizontal_pod_autoscaler("scaled", namespace)
+    assert gone.value.status == 404
     deployer.delete_deployment("scaled")
+
+
+def test_memory_only_autoscaler(deployer: Any, core: client.CoreV1Api, namespace: str, model_uris: list[str]) -> None:
+    deployer.create_deployment("memscaled", model_uris[0], config={
+        "image": IMAGE, "max_replicas": "3", "target_cpu_percent": "0", "target_memory_percent": "75",
+        "memory_request": "1Gi", "timeout": "0"})
+    hpa = client.AutoscalingV2Api(core.api_client).read_namespaced_horizontal_pod_autoscaler("memscaled", namespace)
+    assert _metrics(hpa) == {"memory": 75}  # CPU target off: none in the HPA, no CPU request added
+    assert (hpa.spec.min_replicas, hpa.spec.max_replicas) == (1, 3)
+    dep = client.AppsV1Api(core.api_client).read_namespaced_deployment("memscaled", namespace)
+    assert dep.spec.template.spec.containers[0].resources.requests == {"memory": "1Gi"}
+    # a CPU target again gives both, and the CPU request the CPU target needs
+    deployer.update_deployment("memscaled", config={"target_cpu_percent": "50", "timeout": "0"})
+    hpa = client.AutoscalingV2Api(core.api_client).read_namespaced_horizontal_pod_autoscaler("memscaled", namespace)
+    assert _metrics(hpa) == {"cpu": 50, "memory": 75}
+    dep = client.AppsV1Api(core.api_client).read_namespaced_deployment("memscaled", namespace)
+    assert dep.spec.template.spec.containers[0].resources.requests == {"cpu": "250m", "memory": "1Gi"}
+    deployer.delete_deployment("memscaled")
+
+
+def test_update_takes_over_an_hpa_made_through_autoscaling_v1(deployer: Any, core: client.CoreV1Api,
+                                                               namespace: str, model_uris: list[str]) -> None:
+    """0.1.0 of this plugin wrote autoscaling/v1 HPAs; updating such a deployment replaces it in v2."""
+    deployer.create_deployment("legacy", model_uris[0], config={"image": IMAGE, "max_replicas": "3", "timeout": "0"})
+    v1 = client.AutoscalingV1Api(core.api_client)
+    v1.delete_namespaced_horizontal_pod_autoscaler("legacy", namespace)
+    v1.create_namespaced_horizontal_pod_autoscaler(namespace, {
+        "apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "legacy"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "legacy"},
+                 "minReplicas": 1, "maxReplicas": 3, "targetCPUUtilizationPercentage": 80}})
+    deployer.update_deployment("legacy", config={"target_memory_percent": "65", "memory_request": "256Mi",
+                                                 "timeout": "0"})
+    hpa = client.AutoscalingV2Api(core.api_client).read_namespaced_horizontal_pod_autoscaler("legacy", namespace)
+    assert _metrics(hpa) == {"cpu": 80, "memory": 65}
+    assert hpa.metadata.labels["app.kubernetes.io/managed-by"] == "mlflow-deploy-k8s"
+    deployer.delete_deployment("legacy")
 
 
 def test_create_twice_is_a_clear_error(deployer: Any, namespace: str, model_uris: list[str]) -> None:

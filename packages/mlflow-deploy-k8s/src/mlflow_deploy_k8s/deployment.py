@@ -112,7 +112,7 @@ class K8sDeploymentClient(BaseDeploymentClient):
         return k8s.CoreV1Api(self._connect()[0])
 
     def _hpa(self) -> Any:
-        return k8s.AutoscalingV1Api(self._connect()[0])
+        return k8s.AutoscalingV2Api(self._connect()[0])
 
     # ---- create / update / delete
 

@@ -50,7 +50,7 @@ def _labels(name: str, model_uri: str, opts: DeployOptions) -> dict[str, str]:
 def _resources(opts: DeployOptions) -> dict[str, dict[str, str]]:
     requests = {k: v for k, v in (("cpu", opts.cpu_request), ("memory", opts.memory_request)) if v}
     limits = {k: v for k, v in (("cpu", opts.cpu_limit), ("memory", opts.memory_limit)) if v}
-    if opts.autoscaled and "cpu" not in requests:
+    if opts.autoscaled and opts.cpu_target is not None and "cpu" not in requests:
         requests["cpu"] = "250m"  # the HPA's CPU target is a percentage of the request
     return {k: v for k, v in (("requests", requests), ("limits", limits)) if v}
 
@@ -111,10 +111,18 @@ def service(name: str, namespace: str, model_uri: str, opts: DeployOptions) -> d
                      "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]}}
 
 
+def _utilization(resource: str, percent: int) -> dict[str, Any]:
+    return {"type": "Resource",
+            "resource": {"name": resource, "target": {"type": "Utilization", "averageUtilization": percent}}}
+
+
 def autoscaler(name: str, namespace: str, model_uri: str, opts: DeployOptions) -> dict[str, Any]:
-    # autoscaling/v1 is served by every Kubernetes version this plugin supports
-    return {"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
+    # autoscaling/v2 (Kubernetes 1.23+): CPU and memory targets; v1 knew CPU only
+    metrics = [_utilization(resource, percent)
+               for resource, percent in (("cpu", opts.cpu_target), ("memory", opts.target_memory_percent))
+               if percent is not None]
+    return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
             "metadata": {"name": name, "namespace": namespace, "labels": _labels(name, model_uri, opts)},
             "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
                      "minReplicas": opts.min_replicas or 1, "maxReplicas": opts.max_replicas,
-                     "targetCPUUtilizationPercentage": opts.target_cpu_percent}}
+                     "metrics": metrics}}

@@ -33,9 +33,10 @@ HELP: dict[str, str] = {
     "memory_request": "container memory request, e.g. 512Mi",
     "memory_limit": "container memory limit",
     "service_type": "ClusterIP (default), NodePort or LoadBalancer",
-    "min_replicas": "with max_replicas: create a HorizontalPodAutoscaler",
+    "min_replicas": "with max_replicas: create a HorizontalPodAutoscaler (autoscaling/v2)",
     "max_replicas": "HPA maximum replicas",
-    "target_cpu_percent": "HPA target CPU utilization (default 80)",
+    "target_cpu_percent": "HPA target average CPU utilization, % of the CPU request (default 80; 0: no CPU target)",
+    "target_memory_percent": "HPA target average memory utilization, % of the memory request (needs memory_request)",
     "env_from_secrets": "comma-separated Secret names exposed as env vars (envFrom secretRef)",
     "image_pull_policy": "Always | IfNotPresent | Never",
     "image_pull_secrets": "comma-separated image pull Secret names",
@@ -62,7 +63,8 @@ class DeployOptions:
     service_type: str = "ClusterIP"
     min_replicas: int | None = None
     max_replicas: int | None = None
-    target_cpu_percent: int = 80
+    target_cpu_percent: int = 80  # 0: no CPU target (then a memory target is needed)
+    target_memory_percent: int | None = None
     env_from_secrets: tuple[str, ...] = ()
     image_pull_policy: str | None = None
     image_pull_secrets: tuple[str, ...] = ()
@@ -76,6 +78,11 @@ class DeployOptions:
     @property
     def autoscaled(self) -> bool:
         return self.max_replicas is not None
+
+    @property
+    def cpu_target(self) -> int | None:
+        """The HPA's CPU target in percent, None when switched off (target_cpu_percent=0)."""
+        return self.target_cpu_percent or None
 
 
 def _bad(key: str, problem: str) -> Exception:
@@ -181,6 +188,8 @@ def parse_options(config: dict[str, Any] | None, base: DeployOptions | None = No
         elif key == "workers":
             changes[key] = _as_int(key, value, 1)
         elif key == "target_cpu_percent":
+            changes[key] = _as_int(key, value, 0, 100)
+        elif key == "target_memory_percent":
             changes[key] = _as_int(key, value, 1, 100)
         elif key == "timeout":
             try:
@@ -212,6 +221,15 @@ def parse_options(config: dict[str, Any] | None, base: DeployOptions | None = No
         raise _bad("max_replicas", "is required when min_replicas is set")
     if opts.min_replicas is not None and opts.max_replicas is not None and opts.min_replicas > opts.max_replicas:
         raise _bad("min_replicas", f"{opts.min_replicas} is above max_replicas {opts.max_replicas}")
+    named_targets = [k for k in ("target_cpu_percent", "target_memory_percent") if given.get(k) not in (None, "")]
+    if not opts.autoscaled and named_targets:
+        raise _bad(named_targets[0], "is an autoscaler target: set max_replicas (and min_replicas) to create "
+                                     "the autoscaler")
+    if opts.autoscaled and opts.cpu_target is None and opts.target_memory_percent is None:
+        raise _bad("target_cpu_percent", "is 0 and no target_memory_percent is set: the autoscaler needs a target")
+    if opts.autoscaled and opts.target_memory_percent is not None and not opts.memory_request:
+        raise _bad("target_memory_percent", "needs memory_request: the autoscaler's memory target is a percentage "
+                                            "of the pods' memory request")
     return opts
 
 
