@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 
 def host_ip() -> str:
@@ -44,7 +45,7 @@ class FakeKubelet:
 
         FakeKubelet._count += 1
         self.api = config.new_client_from_config(exports["MLFLOW_TESTENV_K8S_KUBECONFIG"])
-        self.core = client.CoreV1Api(self.api)
+        self.core: Any = client.CoreV1Api(self.api)  # dict bodies, as the API accepts them
         self.node = f"fake-node-{os.getpid()}-{FakeKubelet._count}"
         self.logs: dict[tuple[str, str], bytes] = {}
         self.rules: list[tuple[str, dict[str, str], str]] = []  # (namespace, labels, pod ip)
@@ -146,7 +147,7 @@ class FakeKubelet:
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         spec = self.core.read_namespaced_pod(pod, namespace).spec
         if phase == "Running":
-            state = {"running": {"startedAt": now}}
+            state: dict[str, Any] = {"running": {"startedAt": now}}
         else:
             code = exit_code if exit_code is not None else (0 if phase == "Succeeded" else 1)
             state = {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error",

@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 from mlflow_testenv._install import apt_install
 from mlflow_testenv.core import Launch, Service, TestenvError, free_port
@@ -263,7 +264,7 @@ def _control_plane(bindir: Path, etcd: str, workdir: Path, port: int, extra: lis
     print(f"[k8s] Kubernetes {version}, etcd {etcd}", flush=True)
     etcd_client, etcd_peer = free_port(), free_port()
     etcd_url = f"http://127.0.0.1:{etcd_client}"
-    procs: list[subprocess.Popen] = []
+    procs: list[subprocess.Popen[bytes]] = []
 
     def start(name: str, cmd: list[str]) -> None:
         log = open(workdir / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the child's lifetime
@@ -333,7 +334,7 @@ def _control_plane(bindir: Path, etcd: str, workdir: Path, port: int, extra: lis
             if p.poll() is not None:
                 # the controller manager retries on its own only until the API server answers; if it
                 # (or anything else) dies, the whole plane goes down and the log says which one
-                print(f"[k8s] {p.args[0]} exited with code {p.returncode}", flush=True)
+                print(f"[k8s] {Path(cast('list[str]', p.args)[0]).name} exited with code {p.returncode}", flush=True)
                 code = p.returncode or 1
                 stopping = True
                 break
