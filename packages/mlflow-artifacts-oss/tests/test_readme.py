@@ -24,7 +24,7 @@ from mlflow_artifacts_oss import settings
 
 from mlflow_plugins_shared.settings import settings_table
 from mlflow_plugins_shared.testing import entry_points
-from mlflow_plugins_shared.testing.readme import code_blocks
+from mlflow_plugins_shared.testing.readme import code_blocks, only_block, swap
 
 ROOT = Path(__file__).resolve().parents[3]
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -36,16 +36,9 @@ def test_readme_settings_table_is_current():
 
 
 def _block(lang: str, first_line: str) -> str:
-    found = [text for kind, text in BLOCKS if kind == lang and text.startswith(first_line)]
-    assert len(found) == 1, f"README {lang} block starting with {first_line!r}: {len(found)} found"
-    return found[0]
+    return only_block(BLOCKS, first_line, lang)
 
 
-def _swap(block: str, replacements: dict[str, str]) -> str:
-    for example, real in replacements.items():
-        assert example in block, f"the README no longer says {example!r}; update this test"
-        block = block.replace(example, real)
-    return block
 
 
 def test_every_code_block_is_run_here():
@@ -77,7 +70,7 @@ def readme_server(oss_env, tmp_path) -> Iterator[tuple[str, str]]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    block = _swap(_block("bash", "export MLFLOW_OSS_ENDPOINT_URL="), {
+    block = swap(_block("bash", "export MLFLOW_OSS_ENDPOINT_URL="), {
         "https://oss-cn-hangzhou.aliyuncs.com": oss_env["MLFLOW_TESTENV_OSS_ENDPOINT"],
         "MLFLOW_OSS_KEY_ID=...": f"MLFLOW_OSS_KEY_ID={oss_env['MLFLOW_TESTENV_OSS_KEY_ID']}",
         "MLFLOW_OSS_KEY_SECRET=...": f"MLFLOW_OSS_KEY_SECRET={oss_env['MLFLOW_TESTENV_OSS_KEY_SECRET']}",
@@ -135,7 +128,7 @@ def test_use_blocks_server_and_direct_client(readme_server, raw_bucket, tmp_path
 
     # direct: the Python block, with the block's exports and MLFLOW_TRACKING_URI at that server
     name = f"models-{uuid.uuid4().hex[:8]}"
-    code = _swap(_block("python", "import mlflow"), {
+    code = swap(_block("python", "import mlflow"), {
         'create_experiment("models"': f'create_experiment("{name}"',
         "oss://my-bucket/": f"oss://{raw_bucket.bucket_name}/",
     })

@@ -23,7 +23,7 @@ from mlflow_artifacts_sql.repository import SqlArtifactRepository
 from sqlalchemy.engine import make_url
 
 from mlflow_plugins_shared.settings import settings_table
-from mlflow_plugins_shared.testing.readme import code_blocks
+from mlflow_plugins_shared.testing.readme import code_blocks, only_block
 from mlflow_testenv import start_service
 
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -37,9 +37,7 @@ def test_readme_lists_every_setting():
 
 
 def _block(first_line: str) -> str:
-    found = [text for _, text in BLOCKS if text.startswith(first_line)]
-    assert len(found) == 1, f"README block starting with {first_line!r}: {len(found)} found"
-    return found[0]
+    return only_block(BLOCKS, first_line)
 
 
 INSTALL = 'pip install "mlflow-artifacts-sql[postgres]"'

@@ -16,7 +16,7 @@ from mlflow_auth_oauth2 import settings as s
 
 from mlflow_plugins_shared.settings import settings_table
 from mlflow_plugins_shared.testing import entry_points
-from mlflow_plugins_shared.testing.readme import code_blocks
+from mlflow_plugins_shared.testing.readme import code_blocks, only_block, swap
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
 BLOCKS = code_blocks(README)
@@ -34,16 +34,9 @@ def test_settings_tables_match_the_code():
 
 
 def _block(first_line: str) -> str:
-    found = [text for _, text in BLOCKS if text.startswith(first_line)]
-    assert len(found) == 1, f"README block starting with {first_line!r}: {len(found)} found"
-    return found[0]
+    return only_block(BLOCKS, first_line)
 
 
-def _swap(block: str, replacements: dict[str, str]) -> str:
-    for example, real in replacements.items():
-        assert example in block, f"the README no longer says {example!r}; update this test"
-        block = block.replace(example, real)
-    return block
 
 
 def _run_then_train(script: str, workdir: Path, path_dirs: list[str] | None = None) -> str:
@@ -76,7 +69,7 @@ def test_use_block_oauth2(gateway, jwt_check, oauth2, new_client, tmp_path):
     client = new_client(client_id="mlflow-ci")  # the README's client id
     secret_file = tmp_path / "mlflow-client-secret"
     secret_file.write_text(client.client_secret + "\n")
-    script = _swap(_block("export MLFLOW_TRACKING_URI=https://mlflow.example.com"), {
+    script = swap(_block("export MLFLOW_TRACKING_URI=https://mlflow.example.com"), {
         "https://mlflow.example.com": gateway.url,
         "https://login.example.com/oauth2/token": oauth2["MLFLOW_TESTENV_OAUTH2_TOKEN_URL"],
         "/run/secrets/mlflow-client-secret": str(secret_file),
@@ -108,7 +101,7 @@ def test_use_block_bearer_file_and_command(part, gateway, jwt_check, new_client,
     block = _block("# Kubernetes projected token")
     if part == "bearer-file":  # the block's first half alone
         block = block.split("# a credential helper")[0]
-    script = _swap(block, {"/var/run/secrets/tokens/mlflow": str(token_file)})
+    script = swap(block, {"/var/run/secrets/tokens/mlflow": str(token_file)})
     monkeypatch.setenv("MLFLOW_TRACKING_URI", gateway.url)
     out = _run_then_train(script + "python train.py\n", tmp_path, [_fake_vault(tmp_path, command_client.fetch_token())])
     assert "RUN " in out and gateway.denied == []

@@ -16,7 +16,7 @@ from mlflow_context_ci import settings
 
 from mlflow_plugins_shared.settings import settings_table
 from mlflow_plugins_shared.testing import entry_points
-from mlflow_plugins_shared.testing.readme import code_blocks
+from mlflow_plugins_shared.testing.readme import code_blocks, only_block
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -42,9 +42,7 @@ print("RUN", run.info.run_id)
 
 
 def _block(lang: str, first_line: str) -> str:
-    found = [text for kind, text in BLOCKS if kind == lang and text.startswith(first_line)]
-    assert len(found) == 1, f"README {lang} block starting with {first_line!r}: {len(found)} found"
-    return found[0]
+    return only_block(BLOCKS, first_line, lang)
 
 
 def test_every_code_block_is_run_here() -> None:

@@ -16,7 +16,7 @@ from packaging.requirements import Requirement
 
 from mlflow_plugins_shared.settings import settings_table
 from mlflow_plugins_shared.testing import entry_points
-from mlflow_plugins_shared.testing.readme import code_blocks
+from mlflow_plugins_shared.testing.readme import code_blocks, only_block
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 BLOCKS = code_blocks(README)
@@ -33,9 +33,7 @@ def test_readme_settings_table_is_current() -> None:
 
 
 def _block(lang: str, first_line: str) -> str:
-    found = [text for kind, text in BLOCKS if kind == lang and text.startswith(first_line)]
-    assert len(found) == 1, f"README {lang or 'plain'} block starting with {first_line!r}: {len(found)} found"
-    return found[0]
+    return only_block(BLOCKS, first_line, lang)
 
 
 def _run(argv: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
