@@ -104,9 +104,12 @@ def _validate_model_alias_name_reserved(alias: str) -> None:
     (_mlflow_alias_name_reserved or _own_validate_alias_name_reserved)(alias)
 
 
+_mlflow_parse_experiment_id = _first("mlflow.utils.validation", "_parse_experiment_id")
+
+
 def _parse_experiment_id(experiment_id: str | int | None) -> int:
     """MLflow's ``_parse_experiment_id`` (3.2+), or the same int parse with the same error."""
-    mlflow_parse = _first("mlflow.utils.validation", "_parse_experiment_id")
+    mlflow_parse = _mlflow_parse_experiment_id
     if mlflow_parse is not None:
         return int(mlflow_parse(experiment_id))
     try:
