@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response, request
 from mlflow.exceptions import MlflowException
 
-from mlflow_app_rbac import apikeys, routes, ui_account
+from mlflow_app_rbac import apikeys, grant_targets, routes, ui_account
 from mlflow_app_rbac.gate import Gate
 from mlflow_app_rbac.identity import AuthError, Principal
 from mlflow_app_rbac.permissions import Permission
@@ -62,25 +62,49 @@ def register(app: Flask, gate: Gate, prefixed: Any) -> None:
         return wrapped
 
     def whoami() -> Response:
+        """Who the credential resolves to, why it is (or is not) an admin, and what it may do."""
         p = principal()
-        return _json({"principal": p.name, "groups": sorted(p.groups), "is_admin": p.is_admin, "kind": p.kind})
+        out: dict[str, Any] = {
+            "principal": p.name, "kind": p.kind, "groups": sorted(p.groups), "is_admin": p.is_admin,
+            "admin_because": gate.authn.admin_reasons(p),
+            "key_id": p.key_id, "expires_at": p.expires_at,
+            "default_permission": gate.cfg.default_permission.name,
+        }
+        if p.is_admin:
+            out["grants"], out["note"] = [], "admins may do anything; grants do not apply to them"
+        else:
+            rows = ui_account.effective_permissions(gate.store, p, gate.cfg.default_permission)
+            out["grants"] = [{"resource_type": r["resource_type"], "resource_id": r["resource_pattern"],
+                              "permission": r["permission"]} for r in rows]
+        return _json(out)
 
     def grants() -> Response:
         who = admin()
         if request.method == "GET":
             args = request.args
-            rows = gate.store.list_grants(args.get("resource_type"), args.get("resource_id"),
-                                          args.get("principal_type"), args.get("principal"))
+            rtype, rid = args.get("resource_type"), args.get("resource_id")
+            ids = grant_targets.stored_ids(rtype, rid) if rtype and rid else [rid]
+            rows = [g for i in ids for g in gate.store.list_grants(rtype, i, args.get("principal_type"),
+                                                                     args.get("principal"))]
             return _json({"grants": [g.to_json() for g in rows]})
         data = _body()
-        key = (_str(data, "resource_type"), _str(data, "resource_id"),
-               data.get("principal_type", "user"), _str(data, "principal"))
+        rtype, rid, ptype, name = (_str(data, "resource_type"), _str(data, "resource_id"),
+                                   data.get("principal_type", "user"), _str(data, "principal"))
+        assert rtype is not None and rid is not None and name is not None  # _str(required=True)
         if request.method == "POST":
             perm = Permission.parse(data.get("permission"))
-            g = gate.store.set_grant(*key, perm, who.name)  # type: ignore[arg-type]
+            gate.store.check_grant(rtype, rid, ptype, name)  # a bad type or spelling first, before any lookup
+            target = grant_targets.for_grant(rtype, rid, grant_targets.check_allow_missing(data.get("allow_missing")))
+            g = gate.store.set_grant(rtype, target.resource_id, ptype, name, perm, who.name)
             gate.forget_permissions()
-            return _json({"grant": g.to_json()})
-        removed = gate.store.delete_grant(*key)  # type: ignore[arg-type]
+            out: dict[str, Any] = {"grant": g.to_json(), "resource_exists": target.exists}
+            if target.notes:
+                out["notes"] = target.notes
+            return _json(out)
+        gate.store.check_grant(rtype, rid, ptype, name)
+        removed = False
+        for i in grant_targets.stored_ids(rtype, rid):  # the value as given, and the experiment it names
+            removed = gate.store.delete_grant(rtype, i, ptype, name) or removed
         gate.forget_permissions()
         return _json({"removed": removed})
 

@@ -1,4 +1,10 @@
-"""`mlflow-rbac`: grant/revoke/list permissions, manage API keys, read the audit log (via the REST API)."""
+"""`mlflow-rbac`: grant/revoke/list permissions, manage API keys, read the audit log, show who you are
+(all through the server's REST API, `/api/2.0/rbac/...`).
+
+This module imports nothing from MLflow (nor `mlflow_plugins_shared`, whose package imports MLflow):
+importing MLflow takes about 5 s, and every lookup the CLI needs (does this experiment exist, which
+id has this name) is made by the server, in its own stores. `requests` is imported when a call is made.
+"""
 
 from __future__ import annotations
 
@@ -7,57 +13,70 @@ import json
 import os
 import sys
 from typing import Any
-
-import requests
+from urllib.parse import urlsplit, urlunsplit
 
 from mlflow_app_rbac.permissions import RESOURCE_TYPES
-from mlflow_plugins_shared.redact import redact_text, redact_uri
+
+ADMIN_COMMANDS = ("grant", "revoke", "list", "create-key", "revoke-key", "list-keys", "audit")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mlflow-rbac", description=__doc__)
+    p = argparse.ArgumentParser(prog="mlflow-rbac", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--url", default=os.environ.get("MLFLOW_TRACKING_URI"),
                    help="server URL (default: $MLFLOW_TRACKING_URI)")
     p.add_argument("--token-env", default="MLFLOW_TRACKING_TOKEN",
-                   help="environment variable holding the admin's bearer token or API key")
-    sub = p.add_subparsers(dest="command", required=True)
-    for name in ("grant", "revoke"):
-        g = sub.add_parser(name)
+                   help="environment variable holding the bearer token or API key (default: MLFLOW_TRACKING_TOKEN)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, what in (("grant", "give a user or group a role on a resource (replaces their earlier one)"),
+                       ("revoke", "remove a user's or group's grant on a resource")):
+        g = sub.add_parser(name, help=what, description=what)
         g.add_argument("resource_type", choices=list(RESOURCE_TYPES))
-        g.add_argument("resource_id", help="experiment id, model name, skill ('name' or '@organization/name') "
-                                           "or organization")
+        g.add_argument("resource_id", help="experiment id or name (a name is resolved to its id), registered model "
+                                           "or prompt name, skill ('name' or '@organization/name') or organization")
         who = g.add_mutually_exclusive_group(required=True)
         who.add_argument("--user")
         who.add_argument("--group")
         if name == "grant":
             g.add_argument("permission", choices=["READ", "EDIT", "MANAGE"])
-    ls = sub.add_parser("list")
-    ls.add_argument("--resource-type")
-    ls.add_argument("--resource-id")
+            g.add_argument("--allow-missing", action="store_true",
+                           help="grant on an experiment id, model, prompt or skill that does not exist yet "
+                                "(pre-provisioning); without it such a grant is refused")
+    ls = sub.add_parser("list", help="list grants (admins)")
+    ls.add_argument("--resource-type", choices=list(RESOURCE_TYPES))
+    ls.add_argument("--resource-id", help="an experiment name is resolved to its id")
     ls.add_argument("--principal")
-    ck = sub.add_parser("create-key")
+    ck = sub.add_parser("create-key", help="create a service-account API key (printed once)")
     ck.add_argument("principal")
     ck.add_argument("--group", action="append", default=[])
     ck.add_argument("--admin", action="store_true")
     ck.add_argument("--description")
-    rk = sub.add_parser("revoke-key")
+    rk = sub.add_parser("revoke-key", help="revoke an API key by its id")
     rk.add_argument("key_id")
-    sub.add_parser("list-keys")
-    au = sub.add_parser("audit")
+    sub.add_parser("list-keys", help="list API keys (never the keys themselves)")
+    au = sub.add_parser("audit", help="read the audit log, newest first")
     au.add_argument("--max-results", type=int, default=50)
     au.add_argument("--page-token")
     au.add_argument("--principal")
     au.add_argument("--outcome", choices=["allowed", "denied", "failed"])
+    sub.add_parser("whoami", help="who the server takes your credential for, whether you are an admin and why, "
+                                  "and your grants (any user)",
+                   description="Ask the server who the credential in --token-env is: the principal, its kind "
+                               "(user: a JWT; api_key; bootstrap), groups, admin status and why, the API key id "
+                               "or the token's expiry, and the caller's effective grants.")
     return p
 
 
-def _call(args: argparse.Namespace, token: str) -> tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]:
+def _call(args: argparse.Namespace) -> tuple[str, str, dict[str, str] | None, dict[str, Any] | None]:
     c = args.command
     if c in ("grant", "revoke"):
-        body = {"resource_type": args.resource_type, "resource_id": args.resource_id,
-                "principal_type": "group" if args.group else "user", "principal": args.group or args.user}
+        body: dict[str, Any] = {"resource_type": args.resource_type, "resource_id": args.resource_id,
+                                "principal_type": "group" if args.group else "user",
+                                "principal": args.group or args.user}
         if c == "grant":
             body["permission"] = args.permission
+            if args.allow_missing:
+                body["allow_missing"] = True
         return ("POST" if c == "grant" else "DELETE"), "grants", None, body
     if c == "list":
         q = {k: v for k, v in (("resource_type", args.resource_type), ("resource_id", args.resource_id),
@@ -70,37 +89,78 @@ def _call(args: argparse.Namespace, token: str) -> tuple[str, str, dict[str, Any
         return "DELETE", f"api-keys/{args.key_id}", None, None
     if c == "list-keys":
         return "GET", "api-keys", None, None
+    if c == "whoami":
+        return "GET", "whoami", None, None
     q = {k: v for k, v in (("max_results", str(args.max_results)), ("page_token", args.page_token),
                            ("principal", args.principal), ("outcome", args.outcome)) if v}
     return "GET", "audit", q, None
 
 
+def _shown_url(url: str) -> str:
+    """`url` without credentials or query string: safe to print."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return urlunsplit((parts.scheme, host + (f":{port}" if port else ""), parts.path, "", ""))
+
+
+def _scrub(text: str, token: str) -> str:
+    return text.replace(token, "***") if token else text
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"mlflow-rbac: {message}", file=sys.stderr)
+    return code
+
+
+def _error_line(status: int, data: Any, text: str, url: str) -> str:
+    if isinstance(data, dict) and isinstance(data.get("message"), str):
+        return f"HTTP {status} {data.get('error_code', '')}: {data['message']}".replace(" :", ":")
+    if status == 404:
+        return (f"HTTP 404 from {_shown_url(url)}: this server does not serve the rbac admin API "
+                "(is it `mlflow server --app-name rbac`, and is --url its root URL?)")
+    return f"HTTP {status}: {json.dumps(data, sort_keys=True) if data is not None else text[:500]}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if not args.url or not args.url.startswith(("http://", "https://")):
-        print("mlflow-rbac: --url (or MLFLOW_TRACKING_URI) must be the server's http(s) URL", file=sys.stderr)
-        return 2
+        return _fail("--url (or MLFLOW_TRACKING_URI) must be the server's http(s) URL", 2)
+    if urlsplit(args.url).query or urlsplit(args.url).fragment:
+        return _fail(f"--url must be the server's root URL, without a query string or fragment "
+                     f"(got {_shown_url(args.url)}?...)", 2)
     token = os.environ.get(args.token_env, "")
     if not token:
-        print(f"mlflow-rbac: set {args.token_env} to an admin's bearer token or API key", file=sys.stderr)
-        return 2
-    method, path, query, body = _call(args, token)
+        whose = "an admin's" if args.command in ADMIN_COMMANDS else "your"
+        return _fail(f"set {args.token_env} to {whose} bearer token or API key", 2)
+    method, path, query, body = _call(args)
     url = f"{args.url.rstrip('/')}/api/2.0/rbac/{path}"
+
+    import requests  # here, not at the top: `--help` and argument errors need none of it
+
     try:
         resp = requests.request(method, url, params=query, json=body, timeout=30,
                                 headers={"Authorization": f"Bearer {token}"})
     except requests.RequestException as e:
-        print(f"mlflow-rbac: cannot reach {redact_uri(url)}: {type(e).__name__}", file=sys.stderr)
-        return 1
+        return _fail(f"cannot reach {_shown_url(url)}: {type(e).__name__}")
     try:
-        data = resp.json()
+        data: Any = resp.json()
     except ValueError:
-        data = {"status": resp.status_code, "body": resp.text[:500]}
-    out = json.dumps(data, indent=2, sort_keys=True)
+        data = None
     if resp.status_code >= 400:
-        print(f"mlflow-rbac: HTTP {resp.status_code}: {redact_text(out, [token])}", file=sys.stderr)
-        return 1
-    print(out)  # a created key is printed once, here, on purpose
+        return _fail(_scrub(_error_line(resp.status_code, data, resp.text, url), token))
+    if not isinstance(data, dict):
+        return _fail(f"unexpected answer from {_shown_url(url)} (HTTP {resp.status_code}, not a JSON object)")
+    if args.command == "whoami":
+        data = {**data, "server": _shown_url(args.url), "credential_from": args.token_env}
+    for note in data.get("notes", []) if isinstance(data.get("notes"), list) else []:
+        print(f"mlflow-rbac: note: {_scrub(str(note), token)}", file=sys.stderr)
+    print(json.dumps(data, indent=2, sort_keys=True))  # a created key is printed once, here, on purpose
     return 0
 
 

@@ -24,6 +24,8 @@ class Principal:
     groups: frozenset[str] = field(default_factory=frozenset)
     is_admin: bool = False
     kind: str = "user"  # user | api_key | bootstrap
+    key_id: str | None = None  # the API key's id (kind api_key)
+    expires_at: float | None = None  # the JWT's `exp` (kind user)
 
 
 class AuthError(Exception):
@@ -118,7 +120,8 @@ class Authenticator:
         if rec.revoked_at is not None:
             raise AuthError("API key has been revoked")
         principal = Principal(rec.principal, frozenset(rec.groups),
-                              rec.is_admin or self._admin(rec.principal, frozenset(rec.groups)), "api_key")
+                              rec.is_admin or self._admin(rec.principal, frozenset(rec.groups)), "api_key",
+                              key_id=rec.key_id)
         self._cache.put(("key", digest), principal)
         return principal
 
@@ -137,10 +140,26 @@ class Authenticator:
         if not isinstance(user, (str, int)) or not str(user).strip():
             raise AuthError(f"token lacks the user claim {self.cfg.user_claim!r}")
         groups = _groups(_claim(claims, self.cfg.groups_claim))
-        principal = Principal(str(user), groups, self._admin(str(user), groups), "user")
         exp = float(claims.get("exp", 0))
+        principal = Principal(str(user), groups, self._admin(str(user), groups), "user", expires_at=exp or None)
         self._token_cache.put(digest, (principal, exp), ttl=min(60.0, max(0.0, exp - time.time())))
         return principal
+
+    def admin_reasons(self, principal: Principal) -> list[str]:
+        """Why `principal` is an admin (empty when it is not): what an operator would change to revoke it."""
+        reasons = []
+        if principal.kind == "bootstrap":
+            reasons.append("the bootstrap admin key (MLFLOW_RBAC_BOOTSTRAP_ADMIN_KEY)")
+        if principal.name in self.cfg.admin_users and principal.kind != "bootstrap":
+            reasons.append(f"user {principal.name!r} is in MLFLOW_RBAC_ADMIN_USERS")
+        via_groups = sorted(principal.groups & self.cfg.admin_groups)
+        if via_groups:
+            reasons.append(f"group(s) {', '.join(via_groups)} in MLFLOW_RBAC_ADMIN_GROUPS")
+        if principal.kind == "api_key" and principal.key_id:
+            rec = self.store.get_api_key(principal.key_id)
+            if rec is not None and rec.is_admin:
+                reasons.append(f"API key {principal.key_id} was created as an admin key (is_admin)")
+        return reasons
 
     def _admin(self, user: str, groups: frozenset[str]) -> bool:
         return user in self.cfg.admin_users or bool(groups & self.cfg.admin_groups)

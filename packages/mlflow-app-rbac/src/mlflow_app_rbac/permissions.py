@@ -1,10 +1,12 @@
-"""Roles, ordered: NONE < READ < EDIT < MANAGE."""
+"""Roles, ordered: NONE < READ < EDIT < MANAGE, and the resource and principal kinds.
+
+Imports nothing from MLflow at module level: the `mlflow-rbac` CLI reads these names and must
+start without importing MLflow (about 5 s).
+"""
 
 from __future__ import annotations
 
 from enum import IntEnum
-
-from mlflow_plugins_shared.errors import invalid_parameter
 
 
 class Permission(IntEnum):
@@ -23,6 +25,8 @@ class Permission(IntEnum):
     def parse(cls, value: object, what: str = "permission") -> Permission:
         if isinstance(value, str) and value.strip().upper() in cls.__members__:
             return cls[value.strip().upper()]
+        from mlflow_plugins_shared.errors import invalid_parameter  # imports MLflow: only on the server
+
         raise invalid_parameter(
             f"Invalid {what} {str(value)[:40]!r}; expected one of {', '.join(cls.__members__)}"
         )

@@ -1,5 +1,5 @@
 """Lookups in the running server's stores: which experiment a run, trace or logged model belongs to
-(immutable, so cached), and which skills exist."""
+(immutable, so cached), and which registered models and skills exist."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from functools import lru_cache
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 
-from mlflow_app_rbac.mlflow_compat import get_tracking_store
+from mlflow_app_rbac.mlflow_compat import get_model_registry_store, get_tracking_store
 from mlflow_app_rbac.skills import SkillId, check_organization
 
 
-def _missing(e: MlflowException) -> bool:
+def is_missing(e: MlflowException) -> bool:
+    """Whether a store's error says the thing asked for does not exist."""
     return e.error_code in (ErrorCode.Name(RESOURCE_DOES_NOT_EXIST), "RESOURCE_DOES_NOT_EXIST", "NOT_FOUND")
+
 
 
 class NotFound(Exception):
@@ -36,7 +38,7 @@ def _lookup(kind: str, ident: str) -> str:
                 raise NotFound(ident)
             return str(found.experiment_id)
     except MlflowException as e:
-        if _missing(e):
+        if is_missing(e):
             raise NotFound(ident) from None
         raise
     raise ValueError(kind)
@@ -53,6 +55,17 @@ def experiment_of(kind: str, ident: str) -> str | None:
         return None
 
 
+def registered_model_exists(name: str) -> bool:
+    """A registered model or prompt (MLflow stores prompts as tagged registered models) of this name."""
+    try:
+        get_model_registry_store().get_registered_model(name)
+    except MlflowException as e:
+        if is_missing(e):
+            return False
+        raise
+    return True
+
+
 # skills (MLflow 3.18+): they come and go, so nothing here is cached ----------------------------
 SKILL_PAGE = 1000  # MLflow's largest skill search page
 
@@ -61,7 +74,7 @@ def skill_exists(skill: SkillId) -> bool:
     try:
         get_tracking_store().get_skill(name=skill.name, organization=skill.organization)
     except MlflowException as e:
-        if _missing(e):
+        if is_missing(e):
             return False
         raise
     return True

@@ -154,6 +154,12 @@ class RbacStore:
             raise config_error("MLFLOW_RBAC_DATABASE_URI", f"database driver missing for {redact_uri(raw)!r}: {e}", raw) from None
 
     # grants -------------------------------------------------------------------------------
+    @staticmethod
+    def check_grant(resource_type: str, resource_id: str, principal_type: str, principal: str) -> None:
+        """Raise the 400 `set_grant` would, without writing anything."""
+        _check_resource(resource_type, resource_id)
+        _check_principal(principal_type, principal)
+
     def set_grant(self, resource_type: str, resource_id: str, principal_type: str, principal: str,
                   permission: Permission, granted_by: str | None) -> Grant:
         _check_resource(resource_type, resource_id)
@@ -263,6 +269,13 @@ class RbacStore:
         cols = {c.name for c in audit_events.columns} - {"id"}
         with self.engine.begin() as conn:
             conn.execute(audit_events.insert().values(**{k: v for k, v in event.items() if k in cols}))
+
+    def has_denial_since(self, principal: str, route: str, since: float) -> bool:
+        q = sa.select(audit_events.c.id).where(
+            audit_events.c.ts >= since, audit_events.c.principal == principal, audit_events.c.route == route,
+            audit_events.c.outcome == "denied").limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(q).first() is not None
 
     def list_audit_events(self, *, max_results: int, before_id: int | None = None, principal: str | None = None,
                           outcome: str | None = None) -> list[dict[str, Any]]:
