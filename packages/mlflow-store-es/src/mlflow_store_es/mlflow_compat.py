@@ -203,7 +203,51 @@ def _validate_skill_status_transition(current: Any, new: Any) -> None:
     _skill_sql_mixin()._validate_skill_status_transition(current, new)
 
 
+# -- registry webhooks (MLflow 3.3+), decided by what the installed MLflow has ------------------------
+# The entities, MLflow's validators and the delivery module must all be there: a store on an MLflow
+# without them keeps its webhook methods, which answer 501 naming the missing feature (webhooks.py).
+_validation = importlib.import_module("mlflow.utils.validation")
+HAS_WEBHOOKS: bool = (
+    importlib.util.find_spec("mlflow.entities.webhook") is not None
+    and importlib.util.find_spec("mlflow.webhooks.delivery") is not None
+    and all(hasattr(_validation, n) for n in ("_validate_webhook_name", "_validate_webhook_url",
+                                               "_validate_webhook_events"))
+)
+
+
+def webhook_entities() -> Any:
+    """The module of MLflow's webhook entities (``Webhook``, ``WebhookEvent``, ``WebhookStatus``, ...)."""
+    return importlib.import_module("mlflow.entities.webhook")
+
+
+def _validate_webhook_name(name: Any) -> None:
+    _lazy("mlflow.utils.validation", "_validate_webhook_name")(name)
+
+
+def _validate_webhook_url(url: Any) -> None:
+    """MLflow's check of a webhook URL: allowed schemes (``MLFLOW_WEBHOOK_ALLOWED_SCHEMES``) and, unless
+    ``MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS`` is true, a host that resolves to public addresses only."""
+    _lazy("mlflow.utils.validation", "_validate_webhook_url")(url)
+
+
+def _validate_webhook_events(events: Any) -> None:
+    _lazy("mlflow.utils.validation", "_validate_webhook_events")(events)
+
+
+def send_test_webhook(webhook: Any, event: Any = None) -> Any:
+    """MLflow's own ``test_webhook`` delivery (example payload, signature, SSRF guard): a ``WebhookTestResult``."""
+    return _lazy("mlflow.webhooks.delivery", "test_webhook")(webhook, event)
+
+
+def webhook_secret_key() -> str | None:
+    """``MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY``, the Fernet key SqlAlchemyStore encrypts webhook secrets with."""
+    value = _lazy("mlflow.environment_variables", "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY").get()
+    return str(value) if value else None
+
+
 __all__ = [
+    "HAS_WEBHOOKS", "send_test_webhook", "webhook_entities", "webhook_secret_key", "_validate_webhook_events",
+    "_validate_webhook_name", "_validate_webhook_url",
     "HAS_SKILL_REGISTRY", "sql_store_samples_metric_rows", "_validate_icon_payloads", "_validate_organization_name", "_validate_skill_alias_name",
     "_validate_skill_name", "_validate_skill_status_transition", "_validate_skill_tag", "_validate_skill_version",
     "_validate_skill_version_source", "_validate_skill_version_status",

@@ -3,7 +3,7 @@
 One doc per registered model (id = hash of the name; tags, aliases and a version counter
 inside) and one doc per model version. Version numbers come from an optimistic-concurrency
 increment of the model's counter, so concurrent registrations never share a number. Filters
-and ordering use MLflow's SearchModelUtils/SearchModelVersionUtils.
+and ordering use MLflow's SearchModelUtils/SearchModelVersionUtils. Webhooks: webhooks.py.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ from mlflow_store_es.mlflow_compat import (
     _validate_registered_model_tag,
     _validate_tag_name,
 )
+from mlflow_store_es.webhooks import WebhooksMixin
 
 
 def _str(value: Any) -> str | None:
@@ -94,7 +95,7 @@ def _version_from_doc(src: dict[str, Any], aliases: list[str]) -> ModelVersion:
     )
 
 
-class EsRegistryStore(StrictMixin, AbstractRegistryStore):
+class EsRegistryStore(StrictMixin, WebhooksMixin, AbstractRegistryStore):
     strict_plugin_name = "mlflow-store-es"
 
     def __init__(self, store_uri: str, tracking_uri: str | None = None, **kwargs: object) -> None:

@@ -22,6 +22,7 @@ from mlflow_store_es.mapping_types import OPAQUE as _OPAQUE
 from mlflow_store_es.mapping_types import STORED as _STORED
 from mlflow_store_es.skill_schema import MAPPINGS as SKILL_MAPPINGS
 from mlflow_store_es.trace_schema import MAPPINGS as TRACE_MAPPINGS
+from mlflow_store_es.webhooks import MAPPINGS as WEBHOOK_MAPPINGS
 
 # 1: experiments, runs, metrics, registry. 2: + logged models, traces, spans (indices are
 # created on every start, so a schema-1 deployment gains them by starting this release).
@@ -29,7 +30,8 @@ from mlflow_store_es.trace_schema import MAPPINGS as TRACE_MAPPINGS
 # release reading schema 2 refuses schema 3 (it would not see packed points). The skills indices
 # (skill_schema.py) are new indices only, created on start like the others: releases of schema 3
 # that do not know them keep working on the same prefix, so they do not bump the version. Nor does
-# `trace_links` (trace_schema.py), new in the same way; trace docs keep their `linked_run_ids` too.
+# `trace_links` (trace_schema.py), new in the same way; trace docs keep their `linked_run_ids` too. Nor does
+# `webhooks` (webhooks.py), created on every MLflow so one prefix serves servers of any MLflow release.
 SCHEMA_VERSION = 3
 _logger = logging.getLogger(__name__)
 
@@ -66,6 +68,7 @@ MAPPINGS: dict[str, dict[str, Any]] = {
     **LOGGED_MODEL_MAPPINGS,
     **TRACE_MAPPINGS,
     **SKILL_MAPPINGS,
+    **WEBHOOK_MAPPINGS,
 }
 
 
@@ -92,6 +95,7 @@ class Indices:
     skills: str
     skill_versions: str
     skill_batches: str
+    webhooks: str
 
     def name(self, kind: str) -> str:
         return str(getattr(self, kind))
