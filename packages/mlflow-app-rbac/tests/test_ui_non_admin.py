@@ -19,8 +19,10 @@ pytestmark = pytest.mark.ui
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "mlflow-app-rbac"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
-# admin-only families (README Limits) the UI asks on every page and copes without
-ADMIN_ONLY_ASKED = ("/ajax-api/3.0/mlflow/assistant/", "/ajax-api/2.0/mlflow/gateway-proxy")
+# admin-only families (README Limits) the UI asks by itself and copes without (the gateway's endpoint
+# list, `gateway-proxy`, is open to every user)
+ADMIN_ONLY_ASKED = ("/ajax-api/3.0/mlflow/assistant/", "/ajax-api/3.0/mlflow/scorers/",
+                    "/ajax-api/3.0/mlflow/issues/")
 
 
 @pytest.fixture
@@ -101,6 +103,15 @@ def test_non_admin_walks_the_ui(server, seeded, reader_page):
     visit("model-page", f"/models/{names['model']}", "Version 1")
     # the account menu shows who is logged in (users/current)
     assert seeded["reader"] in page.content()
+
+    for _ in range(2):  # full page loads: each asks the UI's background routes again
+        page.reload()
+        page.get_by_text("Version 1").first.wait_for()
+        page.wait_for_timeout(1500)
+    # ... and their denials are in the audit log once per route, not once per page view
+    denied = [e["route"] for e in server.admin("GET", "/api/2.0/rbac/audit", params={
+        "principal": seeded["reader"], "outcome": "denied", "max_results": 1000}).json()["events"]]
+    assert denied and len(denied) == len(set(denied)), denied
 
     refused = [b for b in bad if not b[2].startswith(ADMIN_ONLY_ASKED)]
     assert refused == [], f"requests refused or failed for a reader: {refused}"

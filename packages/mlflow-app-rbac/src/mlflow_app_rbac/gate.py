@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -22,11 +23,15 @@ from mlflow_app_rbac import graphql_guard, paths, resources, routes, search_pagi
 from mlflow_app_rbac.audit import AuditLog
 from mlflow_app_rbac.config import RbacConfig
 from mlflow_app_rbac.identity import Authenticator, AuthError, Principal, TtlCache
+from mlflow_app_rbac.logs import logger
 from mlflow_app_rbac.permissions import EXPERIMENT, REGISTERED_MODEL, SKILL, Permission
 from mlflow_app_rbac.routes import Rule
 from mlflow_app_rbac.store import RbacStore
 
 METHOD_OVERRIDE_HEADERS = ("x-http-method-override", "x-http-method", "x-method-override")
+UI_PROBE_AUDIT_SECONDS = 3600.0  # a UI probe's denial is recorded once per principal and route in this time
+UI_PROBE_NOTE = ("; recorded once per principal and route per hour: MLflow's UI asks this route by itself "
+                 "on page views")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
@@ -103,6 +108,8 @@ class Gate:
         self.audit = AuditLog(store if cfg.audit_db else None)
         self._perm_cache = TtlCache(cfg.cache_seconds)
         self.skills = skill_access.SkillAccess(self.permission, self.readable)
+        self._probe_denials = TtlCache(UI_PROBE_AUDIT_SECONDS)
+        self._probe_lock = threading.Lock()
 
     def forget_permissions(self) -> None:
         self._perm_cache.clear()
@@ -158,10 +165,34 @@ class Gate:
     def _deny(self, req: Request, rule: Rule | None, principal: Principal | None, request_id: str, status: int,
               code: str, message: str, headers: list[tuple[str, str]] | None = None,
               resource: str | None = None) -> Denial:
+        detail = message
+        if rule is not None and rule.ui_probe and principal is not None:
+            if not self._first_probe_denial(principal.name, rule.name):
+                logger.debug("denied %s %s to %s again within the hour (not recorded again; request %s)",
+                             req.method, rule.name, principal.name, request_id)
+                return Denial(status, code, message, headers or [])
+            detail += UI_PROBE_NOTE
         self.audit.record(principal=principal.name if principal else None, method=req.method,
                           route=rule.name if rule else "(unmatched)", path=req.path, resource=resource,
-                          outcome="denied", status=status, request_id=request_id, detail=message)
+                          outcome="denied", status=status, request_id=request_id, detail=detail)
         return Denial(status, code, message, headers or [])
+
+    def _first_probe_denial(self, principal: str, route: str) -> bool:
+        """Whether this is the first denial of `route` to `principal` within the hour: this worker's
+        memory first, then the audit table (other workers, restarts)."""
+        key = (principal, route)
+        with self._probe_lock:
+            if self._probe_denials.get(key):
+                return False
+            self._probe_denials.put(key, True)
+        store = self.audit.store
+        if store is None:
+            return True
+        try:
+            return not store.has_denial_since(principal, route, time.time() - UI_PROBE_AUDIT_SECONDS)
+        except Exception as e:  # the audit table cannot say: record it rather than lose it
+            logger.warning("could not look up earlier audit events: %s", type(e).__name__)
+            return True
 
     def deny(self, p: Pending, status: int, code: str, message: str, resource: str | None = None) -> Denial:
         return self._deny(p.request, p.rule, p.principal, p.request_id, status, code, message, resource=resource)
@@ -398,6 +429,15 @@ class Gate:
         return Allow(pages=pages)
 
     _special_filter_experiments = _special_filter_models = _special_filter_model_versions = _special_filter_search
+
+    def _special_gateway_endpoint_list(self, p: Pending, data: Any, query: dict[str, list[str]],
+                                       body: bytes | None) -> Allow | Denial:
+        """`GET gateway-proxy` lists the AI gateway's endpoints, and nothing else, for any caller."""
+        assert p.principal is not None
+        if p.principal.is_admin or [v.strip("/") for v in query.get("gateway_path", [])] == ["api/2.0/endpoints"]:
+            return Allow()
+        return self.deny(p, 403, "PERMISSION_DENIED",
+                         "GET gateway-proxy is open to non-admins for gateway_path=api/2.0/endpoints only")
 
     def _special_create_experiment(self, p: Pending, *_: Any) -> Allow:
         principal = p.principal

@@ -39,6 +39,9 @@ class Rule:
     fields: tuple[str, ...] = ()
     special: str | None = None
     mutates: bool = False
+    # a read MLflow's UI sends by itself on page views: its denials are recorded once per principal
+    # and route per hour (gate.Gate._deny), not once per page view
+    ui_probe: bool = False
 
     @property
     def needs_body(self) -> bool:
@@ -58,6 +61,10 @@ PUBLIC = _rule("public")
 AUTH = _rule("authenticated")
 AUTH_MUT = _rule("authenticated", mutates=True)
 ADMIN = _rule("admin", mutates=True)
+# Reads the UI sends on page views in admin-only families (not resource-scoped yet): admins only,
+# like the family; not audited when allowed (a read), and a non-admin's denial is recorded once per
+# principal and route per hour instead of on every page view.
+ADMIN_UI_PROBE = Rule("", "admin", N, ui_probe=True)
 
 
 def exp(p: Permission, *f: str, **kw: object) -> Rule:
@@ -254,6 +261,15 @@ TABLE: list[tuple[str, str, Rule]] = [
     ("GET", "2.0/rbac/api-keys", ADMIN), ("POST", "2.0/rbac/api-keys", ADMIN),
     ("DELETE", "2.0/rbac/api-keys/{key_id}", ADMIN),
     ("GET", "2.0/rbac/audit", ADMIN), ("GET", "2.0/rbac/routes", ADMIN),
+    # what MLflow 3.18's UI asks on its own: the assistant's settings on every page, an experiment's
+    # scorers and issues on its pages (admin-only families, quiet denials)
+    ("GET", f"{V3}/assistant/config", ADMIN_UI_PROBE), ("GET", f"{V3}/assistant/providers", ADMIN_UI_PROBE),
+    ("GET", f"{V3}/scorers/list", ADMIN_UI_PROBE), ("POST", f"{V3}/issues/search", ADMIN_UI_PROBE),
+    # the runs page lists the AI gateway's endpoints: MLflow's handler takes only
+    # `gateway_path=api/2.0/endpoints` on GET (endpoint names and models, no keys; an empty list without
+    # MLFLOW_DEPLOYMENTS_TARGET), which basic-auth gives every user too. POST (invocations) is admin-only.
+    # The gate checks the one gateway_path itself as well.
+    ("GET", f"{V2}/gateway-proxy", _rule("authenticated", special="gateway_endpoint_list")),
 ]
 
 # Whole families that are admin-only in this version (not resource-scoped yet).
@@ -267,7 +283,7 @@ ADMIN_FAMILIES: list[tuple[str, str]] = [
         "issues", "workspaces", "mcp-servers", "prompt-optimization/jobs")
 ] + [
     ("GET,POST,PATCH,DELETE", f"{V2}/webhooks"), ("GET,POST,PATCH,DELETE", f"{V2}/webhooks/{{rest:path}}"),
-    ("GET,POST", f"{V2}/gateway-proxy"), ("GET", f"{V2}/unified-traces"),
+    ("POST", f"{V2}/gateway-proxy"), ("GET", f"{V2}/unified-traces"),
     ("GET", f"{V2}/get-online-trace-details"),
     ("GET,POST,PATCH", "3.0/jobs"), ("POST", "3.0/jobs/"), ("GET,POST,PATCH", "3.0/jobs/{rest:path}"),
     ("GET,POST", "/gateway/{rest:path}"),
@@ -299,7 +315,8 @@ def compiled() -> tuple[Route, ...]:
     for methods, pattern, rule in TABLE + SKILL_ROUTES + [(m, p, ADMIN) for m, p in ADMIN_FAMILIES]:
         name = rule.name or pattern
         routes.append(Route(frozenset(methods.split(",")), pattern, _compile(pattern),
-                            Rule(name, rule.check, rule.permission, rule.fields, rule.special, rule.mutates)))
+                            Rule(name, rule.check, rule.permission, rule.fields, rule.special, rule.mutates,
+                                 rule.ui_probe)))
     return tuple(routes)
 
 
