@@ -87,7 +87,8 @@ def test_full_config_lands_in_the_job(api: client.ApiClient, backend_config: dic
     assert env["DB_PASSWORD"]["valueFrom"] == {"secretKeyRef": {"name": "creds", "key": "MLFLOW_TRACKING_TOKEN"}}
     script = container["command"][2]
     assert container["command"][:2] == ["sh", "-c"]
-    assert "mlflow artifacts download --run-id \"$MLFLOW_RUN_ID\" --artifact-path k8s-project/project.tar.gz" in script
+    assert "mlflow artifacts download --run-id \"$MLFLOW_RUN_ID\" --artifact-path k8s-project --dst-path" in script
+    assert 'tar -xzf "$work/k8s-project/project.tar.gz"' in script
     assert "-e main --env-manager local -P alpha=0.7" in script and '--run-id "$MLFLOW_RUN_ID"' in script
 
     # the local project went up as an artifact of the run, for the pod to download

@@ -76,8 +76,10 @@ def pod_script(source: ProjectSource, entry_point: str, params: dict[str, Any], 
     if source.is_local:
         lines += [
             'work="$(mktemp -d)"',
+            # the directory, not the file: MLflow (via runs:/<id>/<path>) puts a single downloaded file
+            # at <dst>/<basename>, but a directory at <dst>/<dir>/ in every version
             f'mlflow artifacts download --run-id "$MLFLOW_RUN_ID" --artifact-path '
-            f'{PROJECT_ARTIFACT_DIR}/{PROJECT_ARCHIVE} --dst-path "$work" >/dev/null',
+            f'{PROJECT_ARTIFACT_DIR} --dst-path "$work" >/dev/null',
             'mkdir "$work/project"',
             f'tar -xzf "$work/{PROJECT_ARTIFACT_DIR}/{PROJECT_ARCHIVE}" -C "$work/project"',
         ]

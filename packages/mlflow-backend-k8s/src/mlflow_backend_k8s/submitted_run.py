@@ -22,6 +22,7 @@ from mlflow_plugins_shared.errors import not_found, unavailable
 
 _logger = logging.getLogger(__name__)
 CANCEL_TIMEOUT = 120.0
+LOG_START_TIMEOUT = 600.0  # logs(follow=True) waits this long for a pod to start
 
 
 class K8sSubmittedRun(SubmittedRun):
@@ -108,14 +109,19 @@ class K8sSubmittedRun(SubmittedRun):
         core = k8s.CoreV1Api(self.api)
         return core.list_namespaced_pod(self.namespace, label_selector=f"job-name={self.job_name}").items
 
-    def logs(self, follow: bool = False) -> Iterator[str]:
-        """Lines of the newest pod's log; `follow=True` streams until the container exits."""
-        pods = sorted(self._pods(), key=lambda p: p.metadata.creation_timestamp)
-        if not pods:
-            raise not_found(f"job {self.namespace}/{self.job_name} has no pods (yet)")
+    def logs(self, follow: bool = False, timeout: float = LOG_START_TIMEOUT) -> Iterator[str]:
+        """Lines of the newest pod's log. `follow=True` first waits (watching, up to `timeout` seconds)
+        for a pod of the Job to start, so it can be called right after `run()`, then streams the log
+        until the container exits; without it the log so far, and an error if there is no pod yet."""
+        if follow:
+            pod = self._started_pod(timeout)
+        else:
+            pods = sorted(self._pods(), key=lambda p: p.metadata.creation_timestamp)
+            if not pods:
+                raise not_found(f"job {self.namespace}/{self.job_name} has no pods (yet)")
+            pod = pods[-1].metadata.name
         resp: Any = k8s.CoreV1Api(self.api).read_namespaced_pod_log(
-            pods[-1].metadata.name, self.namespace, container=CONTAINER_NAME, follow=follow,
-            _preload_content=False)
+            pod, self.namespace, container=CONTAINER_NAME, follow=follow, _preload_content=False)
         pending = b""
         try:
             for chunk in resp.stream(4096):
@@ -128,16 +134,29 @@ class K8sSubmittedRun(SubmittedRun):
         finally:
             resp.release_conn()
 
+    def _started_pod(self, timeout: float) -> str:
+        """The newest pod of the Job that has started (Running, or already ended): one list, then a watch."""
+        core: Any = k8s.CoreV1Api(self.api)
+        selector = f"job-name={self.job_name}"
+        listed = core.list_namespaced_pod(self.namespace, label_selector=selector)
+        started = sorted((p for p in listed.items if _started(p)), key=lambda p: p.metadata.creation_timestamp)
+        if started:
+            return started[-1].metadata.name
+        for event in watch.Watch().stream(core.list_namespaced_pod, self.namespace, label_selector=selector,
+                                          resource_version=listed.metadata.resource_version,
+                                          timeout_seconds=max(1, int(timeout))):
+            if event["type"] in ("ADDED", "MODIFIED") and _started(event["object"]):
+                return event["object"].metadata.name
+        raise unavailable(f"no pod of job {self.namespace}/{self.job_name} started within {timeout:.0f}s")
+
     def _copy_logs(self, out: IO[str]) -> None:
-        """Wait (watch) for a pod that runs, then copy its log to `out`; best effort."""
-        core = k8s.CoreV1Api(self.api)
+        """Copy the log of the pod that runs to `out`; best effort."""
         try:
-            for event in watch.Watch().stream(core.list_namespaced_pod, self.namespace,
-                                              label_selector=f"job-name={self.job_name}", timeout_seconds=600):
-                phase = event["object"].status.phase if event["object"].status else None
-                if phase in ("Running", "Succeeded", "Failed"):
-                    break
             for line in self.logs(follow=True):
                 print(line, file=out, flush=True)
         except Exception as e:  # logs are a convenience; the run's outcome does not depend on them
             _logger.warning("could not stream the logs of job %s: %s", self.job_name, e)
+
+
+def _started(pod: Any) -> bool:
+    return bool(pod.status and pod.status.phase in ("Running", "Succeeded", "Failed"))
