@@ -51,6 +51,14 @@ def ev(key: str) -> Any:
     return mlflow_compat.webhook_entities().WebhookEvent.from_str(key)
 
 
+def _has_prompt_events() -> bool:
+    return mlflow_compat.HAS_WEBHOOKS and "prompt" in {e.value for e in mlflow_compat.webhook_entities().WebhookEntity}
+
+
+# an event outside MODEL_EVENTS, for the filters (prompt events arrived after the first webhook release, 3.3)
+OTHER_EVENT = "prompt.created" if _has_prompt_events() else None
+
+
 def fernet_key() -> str:
     from cryptography.fernet import Fernet
 
@@ -118,14 +126,14 @@ SPECS: list[dict[str, Any]] = [
      "secret": ""},
     {"name": "aliases_1", "url": "http://127.0.0.1:9/e", "events": ["model_version_alias.created"],
      "description": ""},
-    {"name": "created", "url": "http://127.0.0.1:9/f", "events": ["registered_model.created", "prompt.created"]},
+    {"name": "created", "url": "http://127.0.0.1:9/f", "events": ["registered_model.created", OTHER_EVENT]},
     {"name": "z9", "url": "http://127.0.0.1:9/g", "events": ["model_version.created"], "secret": "s-7"},
 ]
 
 
 def _create(store: Any, spec: dict[str, Any]) -> Any:
     status = mlflow_compat.webhook_entities().WebhookStatus(spec["status"]) if "status" in spec else None
-    return store.create_webhook(spec["name"], spec["url"], [ev(e) for e in spec["events"]],
+    return store.create_webhook(spec["name"], spec["url"], [ev(e) for e in spec["events"] if e],
                                 description=spec.get("description"), secret=spec.get("secret"), status=status)
 
 
@@ -147,7 +155,7 @@ def test_crud_paging_and_events_match_sqlalchemy_store(registry_store: Any, orac
     assert [view(w) for w in registry_store.list_webhooks()] == [view(w) for w in oracle.list_webhooks()]
     for size in (1, 3, 7, 1000):
         assert pages(registry_store.list_webhooks, size) == pages(oracle.list_webhooks, size)
-    for key in [*MODEL_EVENTS, "prompt.created", "prompt_alias.deleted"]:
+    for key in [*MODEL_EVENTS, *([OTHER_EVENT, "prompt_alias.deleted"] if OTHER_EVENT else [])]:
         for size in (None, 2):
             assert (pages(partial(registry_store.list_webhooks_by_event, ev(key)), size)
                     == pages(partial(oracle.list_webhooks_by_event, ev(key)), size)), key
@@ -235,10 +243,11 @@ def test_bad_input_gets_the_errors_of_sqlalchemy_store(registry_store: Any, orac
         "garbage token": lambda s: s.list_webhooks(page_token="garbage"),
         "by event garbage token": lambda s: s.list_webhooks_by_event(created, page_token="e30="),
     }
+    may_pass = {"no host"}  # MLflow 3.3's URL check let a URL without a host through (both stores took it)
     for label, case in cases.items():
         want, got = outcome(case, oracle), outcome(case, registry_store)
-        assert want[0] == "error", label
-        assert got == want, label
+        assert want[0] == "error" or label in may_pass, label
+        assert (got == want) if want[0] == "error" else (got[0] == "ok"), label
     # an event given twice: SqlAlchemyStore's primary key refuses it (BAD_REQUEST, with SQL in the message)
     twice = [created, ev("model_version.created"), created]
     want, got = outcome(oracle.create_webhook, "w", ok_url, twice), outcome(registry_store.create_webhook, "w",
@@ -250,12 +259,12 @@ def test_bad_input_gets_the_errors_of_sqlalchemy_store(registry_store: Any, orac
     assert registry_store.get_webhook(mine.webhook_id).secret == "keep"
     # max_results 0 or None means the default (100), as in SqlAlchemyStore
     assert names(registry_store.list_webhooks(max_results=0)) == names(oracle.list_webhooks(max_results=0))
-    # without MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS, MLflow refuses loopback/private hosts in both stores
+    # without MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS, MLflow (since its SSRF guard) refuses loopback/private hosts
     monkeypatch.delenv("MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS")
     for url in ("http://127.0.0.1:9/x", "http://10.0.0.1/x", "http://[::1]/x"):
         want = outcome(oracle.create_webhook, "w", url, [created])
         got = outcome(registry_store.create_webhook, "w", url, [created])
-        assert want[:2] == ("error", "INVALID_PARAMETER_VALUE") and got == want, url
+        assert (got == want) if want[0] == "error" else (got[0] == "ok"), url
 
 
 # -- the secret ------------------------------------------------------------------------------------
