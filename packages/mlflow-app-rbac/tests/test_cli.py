@@ -78,9 +78,13 @@ class Ran:
         return json.loads(self.out)
 
 
-def cli(*args: str, token: str | None = None, url: str | None = None) -> Ran:
+CA_VARS = ("MLFLOW_TRACKING_SERVER_CERT_PATH", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+def cli(*args: str, token: str | None = None, url: str | None = None, env_extra: dict[str, str] | None = None) -> Ran:
     """Run `mlflow-rbac ARGS` under `python -X importtime` (which lists every module it imports)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_TOKEN")}
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_TOKEN", *CA_VARS)}
+    env.update(env_extra or {})
     if token is not None:
         env["MLFLOW_TRACKING_TOKEN"] = token
     if url is not None:
@@ -122,6 +126,7 @@ def test_the_cli_never_imports_mlflow(server, idp, user):
         assert "mlflow_app_rbac.cli" in ran.modules, what  # the importtime listing works
         assert _mlflow_modules(ran.modules) == [], f"`mlflow-rbac {what}` imported MLflow"
         assert "mlflow_plugins_shared" not in ran.modules, what  # its __init__ imports MLflow
+        assert "requests" not in ran.modules, what  # 0.1-0.6 s here; the standard library makes the one call
 
 
 def test_grant_by_experiment_name_resolves_to_its_id(server, idp, user):
@@ -252,8 +257,13 @@ def test_whoami_with_a_bad_or_no_credential_says_so(server, idp, user):
 
 def test_errors_name_the_problem_without_secrets(server, idp):
     secret = "s3cr3t-password"
+    ran = cli("--url", "http://127.0.0.1:9", "list", token="tok-" + secret)
+    assert ran.code == 1
+    assert ran.err == "mlflow-rbac: cannot reach http://127.0.0.1:9/api/2.0/rbac/grants: connection refused " \
+                      "(ConnectionRefusedError)"
+    assert secret not in ran.err + ran.out
     ran = cli("--url", f"http://admin:{secret}@127.0.0.1:9", "list", token="tok-" + secret)
-    assert ran.code == 1 and "cannot reach http://127.0.0.1:9/api/2.0/rbac/grants: ConnectionError" in ran.err
+    assert ran.code == 2 and "--url must not hold credentials (got http://127.0.0.1:9 with a user name)" in ran.err
     assert secret not in ran.err + ran.out
     ran = cli("--url", f"{server.url}/?token={secret}", "list", token=server.admin_key)
     assert ran.code == 2 and "--url must be the server's root URL, without a query string" in ran.err
@@ -261,3 +271,86 @@ def test_errors_name_the_problem_without_secrets(server, idp):
     not_rbac = idp.url.rsplit("/", 1)[0]  # the test IdP's JWKS server answers 404 (HTML) elsewhere
     ran = cli("--url", not_rbac, "list-keys", token=server.admin_key)
     assert ran.code == 1 and "does not serve the rbac admin API" in ran.err and server.admin_key not in ran.err
+
+
+# --- TLS and redirects, against a small HTTPS server with a self-signed certificate -----------------------
+@pytest.fixture
+def https_whoami(tmp_path):
+    """An HTTPS server on 127.0.0.1 answering `whoami`, and `redirect` with a 302 elsewhere; its cert file."""
+    import datetime
+    import ipaddress
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            seen.append(self.path)
+            if self.path.startswith("/redirect/"):
+                self.send_response(302)
+                self.send_header("Location", "https://elsewhere.example/api/2.0/rbac/whoami?sig=abc")
+                self.end_headers()
+                return
+            body = json.dumps({"principal": "tls-user", "auth": self.headers.get("Authorization")}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert_file, key_file)
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"https://127.0.0.1:{httpd.server_address[1]}", str(cert_file), seen
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize("variable", ["MLFLOW_TRACKING_SERVER_CERT_PATH", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_tls_is_verified_against_the_bundle_the_environment_names(https_whoami, variable):
+    url, cert, _ = https_whoami
+    ran = cli("whoami", token="t0ken", url=url, env_extra={variable: cert})
+    assert ran.code == 0, ran.err
+    assert ran.json()["principal"] == "tls-user" and ran.json()["auth"] == "Bearer t0ken"
+
+
+def test_an_unknown_certificate_is_refused(https_whoami):
+    url, _, seen = https_whoami
+    ran = cli("whoami", token="t0ken", url=url)
+    assert ran.code == 1 and ran.err.startswith(f"mlflow-rbac: cannot reach {url}/api/2.0/rbac/whoami: its TLS "
+                                                "certificate is not trusted; set MLFLOW_TRACKING_SERVER_CERT_PATH")
+    assert ran.err.endswith("(SSLCertVerificationError)")
+    assert seen == []
+
+
+def test_redirects_are_not_followed(https_whoami):
+    url, cert, seen = https_whoami
+    ran = cli("--url", f"{url}/redirect", "whoami", token="t0ken", env_extra={"REQUESTS_CA_BUNDLE": cert})
+    assert ran.code == 1 and "redirects to https://elsewhere.example/api/2.0/rbac/whoami;" in ran.err
+    assert "does not follow redirects" in ran.err and "sig=abc" not in ran.err and "t0ken" not in ran.err
+    assert seen == ["/redirect/api/2.0/rbac/whoami"]
