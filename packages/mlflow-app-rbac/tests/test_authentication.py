@@ -26,7 +26,10 @@ def test_no_credentials_is_401_with_www_authenticate(server):
 def test_valid_token_authenticates_user_and_groups(server, idp, user):
     resp = server.call("GET", WHOAMI, idp.token(user, ["team-a", "team-b"]))
     assert resp.status_code == 200, resp.text
-    assert resp.json() == {"principal": user, "groups": ["team-a", "team-b"], "is_admin": False, "kind": "user"}
+    me = resp.json()
+    assert {k: me[k] for k in ("principal", "groups", "is_admin", "kind", "key_id")} == {
+        "principal": user, "groups": ["team-a", "team-b"], "is_admin": False, "kind": "user", "key_id": None}
+    assert me["expires_at"] > time.time()
 
 
 def test_admin_group_claim_makes_an_admin(server, idp, user):
@@ -107,7 +110,9 @@ def test_api_key_shown_once_stored_hashed_and_revocable(server, user):
     assert key.startswith(f"mlrbac_{key_id}_")
     who = server.call("GET", WHOAMI, key)
     assert who.status_code == 200
-    assert who.json() == {"principal": user, "groups": ["svc"], "is_admin": False, "kind": "api_key"}
+    me = who.json()
+    assert {k: me[k] for k in ("principal", "groups", "is_admin", "kind", "key_id", "expires_at")} == {
+        "principal": user, "groups": ["svc"], "is_admin": False, "kind": "api_key", "key_id": key_id, "expires_at": None}
     listed = server.admin("GET", "/api/2.0/rbac/api-keys").text
     assert key_id in listed and key not in listed and key.split("_", 2)[2] not in listed
     server.admin("DELETE", f"/api/2.0/rbac/api-keys/{key_id}")
