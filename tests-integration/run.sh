@@ -24,7 +24,7 @@ for w in "$wheels"/*.whl; do
 done
 echo "# installing ${#specs[@]} wheels into $venv" >&2
 uv pip install -q --python "$venv/bin/python" "${pins[@]}" "${specs[@]}" \
-  pytest pytest-xdist pytest-timeout scikit-learn playwright psycopg2-binary pymysql "moto[server]" noida-db osmem-server
+  pytest pytest-xdist pytest-timeout scikit-learn playwright psycopg2-binary pymysql "moto[server]"
 if ! "$venv/bin/python" -c "import mlflow.store.db.utils" 2>/dev/null; then
   echo "# this MLflow cannot import its DB layer with the newest SQLAlchemy: pinning sqlalchemy<2.1" >&2
   uv pip install -q --python "$venv/bin/python" "sqlalchemy<2.1"

@@ -1,6 +1,6 @@
 """`make demo`: the plugins working together on a real MLflow server, with an example run.
 
-Starts the embedded defaults (the Elasticsearch-compatible engine as tracking and registry
+Starts the embedded defaults (a real Elasticsearch node as tracking and registry
 store, SQLite-backed artifacts through mlflow-artifacts-sql, an OAuth2 token endpoint,
 `mlflow server --app-name rbac` with a bootstrap admin key, and a login proxy so a browser can
 reach the token-protected UI), logs an example run as user `demo` through the client plugins
@@ -61,7 +61,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     signal.signal(signal.SIGINT, _stop_like_ctrl_c)  # also when started from a shell that ignores SIGINT in background jobs
     try:
-        step("starting the Elasticsearch-compatible engine (tracking + registry store)")
+        step("starting Elasticsearch (tracking + registry store; the real distribution from Maven Central)")
         es = start_service("es", parent_pid=os.getpid())
         started.append(es)
         es_url = es.exports["MLFLOW_TESTENV_ES_URL"].replace("http://", "elasticsearch://")

@@ -15,7 +15,10 @@ if [ -x tools/k8s/build.sh ] && ! tools/k8s/build.sh --print-dir >/dev/null 2>&1
   echo "# building the Kubernetes test binaries once (cached under ~/.cache/mlflow-plugins/k8s)" >&2
   bash tools/k8s/build.sh
 fi
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$inputs" ] && [ -x "$VENV/bin/python" ]; then exit 0; fi
+# Elasticsearch 8.19.21 and OpenSearch 3.6.0 (the default test engines) from Maven Central, unpacked
+# once per version (/var/cache/mlflow-plugins as root, else ~/.cache/mlflow-plugins); quick when cached.
+fetch_engines() { "$VENV/bin/python" -m mlflow_testenv install es opensearch; }
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$inputs" ] && [ -x "$VENV/bin/python" ]; then fetch_engines; exit 0; fi
 if ! command -v uv >/dev/null 2>&1; then
   echo "# installing uv (fast resolver/installer) with pip" >&2
   python3 -m pip install -q uv || { echo "could not install uv: pip install uv" >&2; exit 1; }
@@ -29,3 +32,4 @@ done
 echo "# installing the dev environment into $VENV" >&2
 uv pip install -q --python "$VENV/bin/python" -c constraints.txt -r requirements-dev.txt "${editables[@]}"
 echo "$inputs" > "$stamp"
+fetch_engines

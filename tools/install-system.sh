@@ -7,6 +7,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v git >/dev/null 2>&1 || need+=(git)
+command -v mvn >/dev/null 2>&1 || need+=(maven)          # fetches Elasticsearch/OpenSearch from Maven Central
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)   # Elasticsearch 8; OpenSearch 3 needs a JDK 21+ too
 ldconfig -p 2>/dev/null | grep -q "libodbc.so.2" || need+=(libodbc2)   # pyodbc (SQL Server driver) needs unixODBC
 [ ${#need[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then

@@ -42,7 +42,8 @@ def _exports(stdout: str) -> dict[str, str]:
 def test_up_status_down_leaves_nothing_running(isolated_state):
     r = _run(isolated_state, "up", "es", "postgres", "s3")
     env = _exports(r.stdout)
-    assert requests.get(env["MLFLOW_TESTENV_ES_URL"], timeout=5).json()["version"]["number"].startswith("8.")
+    nodes = requests.get(env["MLFLOW_TESTENV_ES_URL"] + "/_nodes/_local", timeout=5).json()["nodes"]
+    assert [n["version"] for n in nodes.values()] == [env["MLFLOW_TESTENV_ES_VERSION"]]
     assert requests.get(env["MLFLOW_TESTENV_S3_URL"] + "/moto-api/", timeout=5).status_code == 200
     import sqlalchemy
 
@@ -64,7 +65,10 @@ def test_up_status_down_leaves_nothing_running(isolated_state):
     leftovers = subprocess.run(["pgrep", "-f", f"-p {port}"], capture_output=True, text=True).stdout.strip()
     assert leftovers == "", f"postgres still running: {leftovers}"
     with pytest.raises(requests.ConnectionError):
-        requests.get(env["MLFLOW_TESTENV_ES_URL"], timeout=2)
+        requests.get(env["MLFLOW_TESTENV_ES_URL"] + "/_cluster/health", timeout=2)
+    java = subprocess.run(["pgrep", "-f", f"http.port={env['MLFLOW_TESTENV_ES_URL'].rsplit(':', 1)[1]}"],
+                          capture_output=True, text=True).stdout.strip()
+    assert java == "", f"the Elasticsearch JVM outlived `down`: {java}"
 
 
 def test_unknown_service_is_a_clear_error(isolated_state):
@@ -87,12 +91,31 @@ def test_restart_keeps_data_on_same_port():
 
 
 def test_taken_port_is_reported():
-    srv = start_service("es", parent_pid=os.getpid(), record=False)
+    srv = start_service("s3", parent_pid=os.getpid(), record=False)
     try:
         with pytest.raises(TestenvError, match="already in use"):
-            start_service("es", port=srv.port, record=False)
+            start_service("s3", port=srv.port, record=False)
     finally:
         srv.stop()
+
+
+def test_opensearch_is_the_real_distribution_and_runs_unprivileged():
+    """OpenSearch from Maven Central (3.x on Java 21+), run as an unprivileged user: it refuses root."""
+    srv = start_service("opensearch", parent_pid=os.getpid(), record=False)
+    try:
+        url = srv.exports["MLFLOW_TESTENV_OPENSEARCH_URL"]
+        root = requests.get(url, timeout=5).json()
+        assert root["version"]["distribution"] == "opensearch"
+        assert root["version"]["number"] == srv.exports["MLFLOW_TESTENV_OPENSEARCH_VERSION"]
+        modules = {m["name"] for n in requests.get(f"{url}/_nodes/_local/plugins", timeout=5).json()["nodes"].values()
+                   for m in n["modules"]}
+        assert {"lang-painless", "reindex", "analysis-common"} <= modules
+        pid = int(Path(srv.exports["MLFLOW_TESTENV_OPENSEARCH_PIDFILE"]).read_text())
+        assert os.stat(f"/proc/{pid}").st_uid != 0
+    finally:
+        srv.stop()
+    assert not _alive(srv.pid)
+    assert not Path(f"/proc/{pid}").exists(), "the OpenSearch JVM outlived stop()"
 
 
 def test_postgres_restarts_with_pooled_clients_connected():

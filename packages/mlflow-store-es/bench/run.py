@@ -1,6 +1,7 @@
 """Benchmark: mlflow-store-es against MLflow's SqlAlchemyStore on PostgreSQL and SQLite, same data,
-side by side in one run. Starts its own servers with tools/testenv (es = noida-db, ES 8 API;
-opensearch = osmem; postgres), all on loopback, on a machine shared with other work.
+side by side in one run. Starts its own servers with tools/testenv (es = Elasticsearch 8.19.21,
+opensearch = OpenSearch 3.6.0, both the real distributions from Maven Central; postgres), all on
+loopback, on a machine shared with other work.
 
 Measured (every figure names its engine):
 - ingest throughput: metric points/s from 4 processes, `log_batch` of 1,000 points (target >= 5x PostgreSQL);
@@ -36,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 PACKAGE = "mlflow-store-es"
-ENGINE_NAMES = {"es": "noida-db 0.2 (Elasticsearch 8 API)", "opensearch": "osmem 0.1 (OpenSearch 3 API)",
+ENGINE_NAMES = {"es": "Elasticsearch {version}", "opensearch": "OpenSearch {version}",
                 "cluster": "the cluster of MLFLOW_STORE_ES_TEST_URL",
                 "postgres": "PostgreSQL (tools/testenv)", "sqlite": "SQLite file"}
 STORE_ENGINES = ("es", "opensearch", "cluster")
@@ -156,9 +157,8 @@ def measure(spec: dict[str, str], sizes: dict[str, int]) -> dict[str, Any]:
     r = sizes["runs"]
     _in_processes(_populate_worker, [(spec, sexp, w * (r // 4), r // 4) for w in range(4)])
     if hasattr(store, "client"):
-        # The runs were loaded with refresh=false: with the default refresh=true every write refreshes
-        # the runs index, which on noida-db costs the whole index (loading 100,000 runs would take
-        # quadratic time). One refresh here; the searches below use the default store.
+        # The runs were loaded with refresh=false (a refresh per write makes a Lucene segment per
+        # write); one refresh here, and the searches below use the default store.
         store.client.refresh(store.ix.runs)
 
     def search() -> Any:
@@ -206,6 +206,7 @@ def main() -> None:
                 continue
             srv = start_service(engine, parent_pid=os.getpid(), record=False)
             started.append(srv)
+            ENGINE_NAMES[engine] = ENGINE_NAMES[engine].format(version=srv.exports[f"MLFLOW_TESTENV_{engine.upper()}_VERSION"])
             netloc = urlsplit(srv.exports[f"MLFLOW_TESTENV_{engine.upper()}_URL"]).netloc
             scheme = "elasticsearch" if engine == "es" else "opensearch"
             specs[engine] = {"kind": engine, "uri": f"{scheme}://{netloc}/?index_prefix=bench{uuid.uuid4().hex[:6]}",

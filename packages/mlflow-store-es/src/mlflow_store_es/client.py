@@ -60,7 +60,19 @@ def _error_from_body(status: int | None, body: Any) -> EsRequestError:
 
 
 class _ElasticsearchTransport:
+    """Elasticsearch 8.x and 9.x servers through elasticsearch-py 8.x or 9.x.
+
+    The client's own `perform_request` rewrites `application/json` into the vendor media type
+    of the *client's* major (`compatible-with=9` from elasticsearch-py 9), which an 8.x server
+    refuses with 400 `media_type_header_exception`. Plain `application/json` is accepted by every
+    8.x and 9.x server, so requests go straight to the client's transport (its public
+    `transport` attribute: connection pool, TLS, timeouts) with plain JSON headers, and the
+    product check the client would make (`X-Elastic-Product` on every 2xx) is made here.
+    """
+
     def __init__(self, cfg: EsConfig) -> None:
+        import base64
+
         import elasticsearch
 
         kwargs: dict[str, Any] = {
@@ -69,35 +81,47 @@ class _ElasticsearchTransport:
             "retry_on_timeout": False,
             "verify_certs": cfg.verify_certs,
         }
-        if cfg.username is not None:
-            kwargs["basic_auth"] = (cfg.username, cfg.password.get() if cfg.password else "")
-        if cfg.api_key:
-            kwargs["api_key"] = cfg.api_key.get()
         for name in ("ca_certs", "client_cert", "client_key"):
             if getattr(cfg, name):
                 kwargs[name] = getattr(cfg, name)
         if not cfg.verify_certs and cfg.url.startswith("https"):
             kwargs["ssl_show_warn"] = False
-        self._es = elasticsearch
+        self._auth: dict[str, str] = {}
+        if cfg.api_key:
+            self._auth["authorization"] = f"ApiKey {cfg.api_key.get()}"
+        elif cfg.username is not None:
+            pair = f"{cfg.username}:{cfg.password.get() if cfg.password else ''}".encode()
+            self._auth["authorization"] = "Basic " + base64.b64encode(pair).decode()
         self._url = cfg.url
-        self._client = elasticsearch.Elasticsearch(cfg.url, **kwargs)
+        self._timeout = cfg.timeout
+        self._verified = False
+        self._transport = elasticsearch.Elasticsearch(cfg.url, **kwargs).transport
 
     def request(self, method: str, path: str, params: Mapping[str, Any] | None, body: Any, ndjson: bool) -> Any:
         import elastic_transport
 
+        target = f"{path}?{_query(params)}" if params else path
+        headers = {**(_NDJSON if ndjson else _JSON), **self._auth}
         try:
-            resp = self._client.perform_request(
-                method, path, params=params or None, headers=_NDJSON if ndjson else _JSON, body=body
-            )
-        except self._es.UnsupportedProductError:
-            raise invalid_parameter(
-                f"The server at {self._url} does not identify itself as Elasticsearch; "
-                "for OpenSearch use an opensearch:// or opensearch+https:// store URI") from None
-        except self._es.ApiError as e:
-            raise _error_from_body(e.meta.status, e.body) from None
+            meta, resp = self._transport.perform_request(
+                method, target, headers=headers, body=body, request_timeout=self._timeout, max_retries=0)
         except elastic_transport.TransportError as e:
             raise EsRequestError(None, type(e).__name__, str(e)[:300]) from None
-        return resp.body
+        if meta.status >= 300:
+            raise _error_from_body(meta.status, resp)
+        if not self._verified:
+            if meta.headers.get("x-elastic-product", "") != "Elasticsearch":
+                raise invalid_parameter(
+                    f"The server at {self._url} does not identify itself as Elasticsearch; "
+                    "for OpenSearch use an opensearch:// or opensearch+https:// store URI")
+            self._verified = True
+        return resp
+
+
+def _query(params: Mapping[str, Any]) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode({k: ("true" if v is True else "false" if v is False else v) for k, v in params.items()})
 
 
 class _OpenSearchTransport:

@@ -68,6 +68,7 @@ from mlflow_store_es.mlflow_compat import (
     _validate_tag_name,
     sql_store_samples_metric_rows,
 )
+from mlflow_store_es.search_order import after_from_token, engine_sort, token_after
 from mlflow_store_es.search_pushdown import index_fields, prefilter
 from mlflow_store_es.search_threshold import (
     MAX_WINDOW,
@@ -582,12 +583,43 @@ class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, SkillsMixin, 
         query["bool"]["filter"].append({"terms": {"experiment_id": [str(e) for e in experiment_ids]}})
         query["bool"]["filter"].extend(prefilter(parsed))
         found = self._search_runs_to_threshold(query, filter_string, order_by, max_results, page_token)
+        if found is None:
+            found = self._search_runs_in_engine_order(query, filter_string, order_by, max_results, page_token)
         if found is not None:
             return found
         hits = self.client.scan(self.ix.runs, query, [{"run_id": "asc"}], page=10_000)
         candidates = [run_from_doc(h["_source"]) for h in hits]
         ordered = SearchUtils.sort(SearchUtils.filter(candidates, filter_string), order_by)
         return SearchUtils.paginate(ordered, page_token, max_results)
+
+    def _search_runs_in_engine_order(self, query, filter_string, order_by, max_results, page_token):
+        """Runs ordered by indexed attributes (or MLflow's default order): the engine sorts, the store
+        keeps MLflow's filter, and pages continue with `search_after` (see search_order). None when
+        the order or the token is not one this path answers."""
+        sort = engine_sort(order_by)
+        if sort is None:
+            return None
+        usable, after = after_from_token(page_token)
+        if not usable:
+            return None
+        page: list[tuple[Run, list[Any]]] = []
+        batch = min(MAX_WINDOW, max(100, 2 * (max_results + 1)))
+        while len(page) <= max_results:
+            body: dict[str, Any] = {"query": query, "sort": sort, "size": batch, "track_total_hits": False}
+            if after is not None:
+                body["search_after"] = after
+            hits = self.client.search(self.ix.runs, body).get("hits", {}).get("hits", [])
+            for h in hits:
+                run = run_from_doc(h["_source"])
+                if SearchUtils.filter([run], filter_string):
+                    page.append((run, h["sort"]))
+                    if len(page) > max_results:
+                        break
+            if len(hits) < batch:
+                break
+            after = hits[-1]["sort"]
+        token = token_after(page[max_results - 1][1]) if len(page) > max_results else None
+        return [run for run, _ in page[:max_results]], token
 
     def _search_runs_to_threshold(self, query, filter_string, order_by, max_results, page_token):
         """Runs ordered by one metric: fetch only the candidates up to the page's last value (see

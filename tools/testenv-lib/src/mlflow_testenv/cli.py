@@ -8,12 +8,14 @@ import sys
 from mlflow_testenv.core import TestenvError, current_owner, recorded, services, start_service
 
 USAGE = """usage: tools/testenv up <service> [--option ...] [<service> ...]
+       tools/testenv install <service> [<service> ...]
        tools/testenv down [--all] [<service> ...]
        tools/testenv status [--all]
        tools/testenv list
 
 `up` starts each service on 127.0.0.1 (free port), waits until it is healthy and prints
 `export NAME=value` lines: eval "$(tools/testenv up es postgres)".
+`install` fetches what the services need (apt, pip, Maven, Go) without starting them.
 Options after a service name go to that service (e.g. `up mlflow --app-name rbac`).
 `down` and `status` concern the servers this checkout started; `--all`: every checkout's.
 """
@@ -47,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         if cmd == "list":
             for name, svc in sorted(services().items()):
                 print(f"{name:12} {svc.description}")
+            return 0
+        if cmd == "install":
+            for name in rest:
+                if name not in services():
+                    raise TestenvError(f"unknown service {name!r}; known: {', '.join(sorted(services()))}")
+                services()[name].install()
+                print(f"# {name}: installed", file=sys.stderr)
             return 0
         if cmd == "up":
             if not rest:

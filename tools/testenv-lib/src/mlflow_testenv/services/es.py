@@ -1,29 +1,19 @@
-"""Elasticsearch 8 API: the noida-db engine binary (pip package `noida-db`), ES persona."""
+"""A real Elasticsearch node (default 8.19.21, the newest distribution on Maven Central; no 9.x is
+published there). Version: MLFLOW_TESTENV_ES_VERSION. Plain HTTP, security off."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from mlflow_testenv._install import packaged_binary
-from mlflow_testenv.core import Launch, Service
-from mlflow_testenv.services._http import http_ok
+from mlflow_testenv.services._search_engine import Distribution, SearchEngineService
 
 
-class ElasticsearchService(Service):
+class ElasticsearchService(SearchEngineService):
     name = "es"
-    description = "Elasticsearch-8-compatible engine (noida-db), data on disk"
-
-    def binary(self) -> Path:
-        return packaged_binary("noida-db", "noida_db", "noida-db", why="the es service")
-
-    def install(self) -> None:
-        self.binary()
-
-    def launch(self, workdir: Path, port: int, args: list[str]) -> Launch:
-        url = f"http://127.0.0.1:{port}"
-        cmd = [str(self.binary()), "start", "--data-dir", str(workdir / "data"), "--host", "127.0.0.1",
-               "--only", "elasticsearch", "--elasticsearch-port", str(port), *args]
-        return Launch(cmd=cmd, exports={"MLFLOW_TESTENV_ES_URL": url}, health=lambda: http_ok(url), timeout=30)
+    description = "Elasticsearch (real node from Maven Central), data on disk"
+    url_var = "MLFLOW_TESTENV_ES_URL"
+    distribution = Distribution(
+        engine="elasticsearch", group="org.elasticsearch.distribution.integ-test-zip", version="8.19.21",
+        launcher="elasticsearch", env_prefix="ES", min_java=17, settings=("xpack.security.enabled=false",),
+    )
 
 
 SERVICE = ElasticsearchService()

@@ -1,28 +1,19 @@
-"""OpenSearch 3 API: the osmem-server binary (pip package `osmem-server`), in memory."""
+"""A real OpenSearch node (default 3.6.0 on Java 21+; 2.19.6 is the floor, on Java 17).
+Version: MLFLOW_TESTENV_OPENSEARCH_VERSION. The integ-test distribution has no security plugin."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from mlflow_testenv._install import packaged_binary
-from mlflow_testenv.core import Launch, Service
-from mlflow_testenv.services._http import http_ok
+from mlflow_testenv.services._search_engine import Distribution, SearchEngineService
 
 
-class OpenSearchService(Service):
+class OpenSearchService(SearchEngineService):
     name = "opensearch"
-    description = "OpenSearch-3-compatible engine (osmem-server), in memory"
-
-    def binary(self) -> Path:
-        return packaged_binary("osmem-server", "osmem_server", "bin", "osmem-server", why="the opensearch service")
-
-    def install(self) -> None:
-        self.binary()
-
-    def launch(self, workdir: Path, port: int, args: list[str]) -> Launch:
-        url = f"http://127.0.0.1:{port}"
-        cmd = [str(self.binary()), "-addr", f"127.0.0.1:{port}", "-no-stdin-watch", *args]
-        return Launch(cmd=cmd, exports={"MLFLOW_TESTENV_OPENSEARCH_URL": url}, health=lambda: http_ok(url), timeout=30)
+    description = "OpenSearch (real node from Maven Central), data on disk"
+    url_var = "MLFLOW_TESTENV_OPENSEARCH_URL"
+    distribution = Distribution(
+        engine="opensearch", group="org.opensearch.distribution.integ-test-zip", version="3.6.0",
+        launcher="opensearch", env_prefix="OPENSEARCH", min_java=21,
+    )
 
 
 SERVICE = OpenSearchService()
