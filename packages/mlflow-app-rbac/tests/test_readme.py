@@ -10,7 +10,6 @@ import importlib.metadata
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from mlflow_app_rbac.mlflow_compat import has_skills
 
 from mlflow_plugins_shared.settings import settings_table
 from mlflow_plugins_shared.testing import entry_points
-from mlflow_plugins_shared.testing.readme import code_blocks, only_block, swap
+from mlflow_plugins_shared.testing.readme import code_blocks, only_block, stop_session, swap
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 BLOCKS = code_blocks(README)
@@ -128,12 +127,7 @@ def readme_server(which: str, idp: Any, tmp_path: Path) -> Iterator[ReadmeServer
             time.sleep(0.5)
         yield ReadmeServer(url, (tmp_path / "bootstrap.key").read_text(), log_path)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # the session this test started: bash, mlflow server, its workers
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
+        stop_session(proc)  # the session this test started: bash, mlflow server, its workers
         log.close()
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from mlflow_artifacts_oss import settings
 
 from mlflow_plugins_shared.settings import settings_table
 from mlflow_plugins_shared.testing import entry_points
-from mlflow_plugins_shared.testing.readme import code_blocks, only_block, swap
+from mlflow_plugins_shared.testing.readme import code_blocks, collect_pytest_line, only_block, stop_session, swap
 
 ROOT = Path(__file__).resolve().parents[3]
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -97,12 +96,7 @@ def readme_server(oss_env, tmp_path) -> Iterator[tuple[str, str]]:
             time.sleep(0.5)
         yield url, exports
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # the session this test started: bash, mlflow server, its workers
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
+        stop_session(proc)  # the session this test started: bash, mlflow server, its workers
         log.close()
 
 
@@ -149,10 +143,6 @@ def test_use_blocks_server_and_direct_client(readme_server, raw_bucket, tmp_path
 
 def test_testing_block_collects():
     """The Testing section's command, collected rather than run (this test is part of what it runs)."""
-    argv = _block("bash", ".venv/bin/python -m pytest").split()
-    assert argv[:5] == [".venv/bin/python", "-m", "pytest", "-n", "2"]
-    done = subprocess.run([sys.executable, "-m", "pytest", *argv[5:], "--collect-only", "-q", "-p", "no:xdist"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "packages/mlflow-artifacts-oss/tests/test_readme.py::test_testing_block_collects" in done.stdout
-    assert "tools/tests/test_oss_server.py::" in done.stdout
+    listing = collect_pytest_line(_block("bash", ".venv/bin/python -m pytest").splitlines()[0], ROOT)
+    assert "packages/mlflow-artifacts-oss/tests/test_readme.py::test_testing_block_collects" in listing
+    assert "tools/tests/test_oss_server.py::" in listing

@@ -17,7 +17,6 @@ import importlib.metadata
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -32,7 +31,7 @@ import pytest
 from kubernetes import client
 
 from mlflow_plugins_shared.testing import entry_points
-from mlflow_plugins_shared.testing.readme import code_blocks, only_block, swap
+from mlflow_plugins_shared.testing.readme import code_blocks, collect_pytest_line, only_block, stop_session, swap
 from mlflow_testenv.kubelet import FakeKubelet
 
 from .conftest import PROJECT
@@ -212,8 +211,7 @@ def git_server(tmp_path: Path) -> Iterator[str]:
                 time.sleep(0.1)
         yield f"git://127.0.0.1:{port}/mlflow-example"
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # the session this fixture started: git daemon and its children
-        proc.wait(timeout=30)
+        stop_session(proc)  # the session this fixture started: git daemon and its children
 
 
 # ---- the blocks
@@ -337,10 +335,6 @@ def test_use_block_python_cancel(readme_namespace: tuple[str, str], kubelet: Fak
 
 def test_tests_block_collects() -> None:
     """The Tests section's command, collected rather than run (this test is part of what it runs)."""
-    argv = _block("bash", ".venv/bin/python -m pytest").split()
-    assert argv[:5] == [".venv/bin/python", "-m", "pytest", "-n", "2"]
-    done = subprocess.run([sys.executable, "-m", "pytest", *argv[5:], "--collect-only", "-q", "-p", "no:xdist"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "packages/mlflow-backend-k8s/tests/test_readme.py::test_tests_block_collects" in done.stdout
-    assert "packages/mlflow-backend-k8s/tests/test_lifecycle.py::" in done.stdout
+    listing = collect_pytest_line(_block("bash", ".venv/bin/python -m pytest").splitlines()[0], ROOT)
+    assert "packages/mlflow-backend-k8s/tests/test_readme.py::test_tests_block_collects" in listing
+    assert "packages/mlflow-backend-k8s/tests/test_lifecycle.py::" in listing

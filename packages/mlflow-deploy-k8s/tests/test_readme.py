@@ -28,7 +28,7 @@ import requests
 from kubernetes import client
 
 from mlflow_plugins_shared.testing import entry_points
-from mlflow_plugins_shared.testing.readme import code_blocks, only_block, swap
+from mlflow_plugins_shared.testing.readme import code_blocks, collect_pytest_line, only_block, swap
 from mlflow_testenv.kubelet import FakeKubelet
 
 from .conftest import ModelServer, wait_ping
@@ -199,10 +199,6 @@ def test_use_block(cluster: dict[str, str], kubelet: FakeKubelet, core: client.C
 
 def test_tests_block_collects() -> None:
     """The Tests section's command, collected rather than run (this test is part of what it runs)."""
-    argv = _block("bash", ".venv/bin/python -m pytest").split()
-    assert argv[:5] == [".venv/bin/python", "-m", "pytest", "-n", "2"]
-    done = subprocess.run([sys.executable, "-m", "pytest", *argv[5:], "--collect-only", "-q", "-p", "no:xdist"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "packages/mlflow-deploy-k8s/tests/test_readme.py::test_tests_block_collects" in done.stdout
-    assert "packages/mlflow-deploy-k8s/tests/test_lifecycle.py::test_deployment_lifecycle" in done.stdout
+    listing = collect_pytest_line(_block("bash", ".venv/bin/python -m pytest").splitlines()[0], ROOT)
+    assert "packages/mlflow-deploy-k8s/tests/test_readme.py::test_tests_block_collects" in listing
+    assert "packages/mlflow-deploy-k8s/tests/test_lifecycle.py::test_deployment_lifecycle" in listing

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from mlflow_plugins_shared.testing import entry_points
-from mlflow_plugins_shared.testing.readme import code_blocks, only_block, swap
+from mlflow_plugins_shared.testing.readme import code_blocks, collect_pytest_line, only_block, stop_session, swap
 from mlflow_testenv import session_service
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -104,12 +103,7 @@ def readme_server(es_base: str, tmp_path_factory, tmp_path) -> Iterator[dict[str
         yield {"url": url, "store_uri": store_uri, "bucket": bucket, "log": str(log), **aws,
                "s3_url": s3["MLFLOW_TESTENV_S3_URL"]}
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_session(proc)
 
 
 def _s3_keys(server: dict[str, str]) -> list[str]:
@@ -156,13 +150,9 @@ def test_use_block_serves_the_store_and_the_gc_block_collects(readme_server, tmp
     assert not any(run.info.run_id in k for k in _s3_keys(readme_server))
 
 
-def test_tests_block_collects(tmp_path):
+def test_tests_block_collects():
     """Mirrored: the Tests block's first command collects this package's tests on both engines
     (running it for real here would run this test inside itself); the other lines need a real
     outside cluster, which the suite's `external` engine covers when MLFLOW_STORE_ES_TEST_URL is set."""
-    first = only_block(BLOCKS, ".venv/bin/python -m pytest", "bash").splitlines()[0].split("#")[0].split()
-    assert first[:3] == [".venv/bin/python", "-m", "pytest"]
-    r = subprocess.run([sys.executable, *first[1:], "--collect-only", "-q", "-p", "no:cacheprovider"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    assert "[es]" in r.stdout and "[opensearch]" in r.stdout
+    listing = collect_pytest_line(only_block(BLOCKS, ".venv/bin/python -m pytest", "bash").splitlines()[0], ROOT)
+    assert "[es]" in listing and "[opensearch]" in listing

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", flags=re.S | re.M)
@@ -28,3 +33,31 @@ def swap(block: str, replacements: dict[str, str]) -> str:
         assert example in block, f"the README no longer says {example!r}; update this test"
         block = block.replace(example, real)
     return block
+
+
+def stop_session(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+    """Stop everything a README block started in its own session (``start_new_session=True``): the
+    shell, the server it ran and that server's workers; SIGKILL what is left after ``timeout``."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=timeout)
+
+
+def collect_pytest_line(line: str, root: Path) -> str:
+    """A README's ``.venv/bin/python -m pytest -n 2 <paths>`` line, collected rather than run (the README
+    test is part of what it runs), from the repository root; returns pytest's listing, failing unless
+    the collection succeeds."""
+    argv = line.split("#", 1)[0].split()
+    assert argv[:3] == [".venv/bin/python", "-m", "pytest"], f"not a pytest command line: {line!r}"
+    args = argv[3:]
+    if args[:1] == ["-n"]:
+        args = args[2:]
+    done = subprocess.run([sys.executable, "-m", "pytest", *args, "--collect-only", "-q", "-p", "no:xdist",
+                           "-p", "no:cacheprovider"], cwd=root, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
