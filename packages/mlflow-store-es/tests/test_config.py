@@ -5,10 +5,12 @@ from mlflow_store_es.config import SETTINGS, parse_store_uri
 from mlflow_plugins_shared.settings import settings_table
 
 
-def test_defaults():
+def test_defaults(monkeypatch):
+    monkeypatch.delenv("MLFLOW_STORE_ES_RETRY_SECONDS", raising=False)
     cfg = parse_store_uri("elasticsearch://es.local")
     assert (cfg.engine, cfg.url, cfg.index_prefix, cfg.shards, cfg.replicas, cfg.refresh, cfg.timeout) == (
         "elasticsearch", "http://es.local:9200", "mlflow", 1, 0, "true", 30.0)
+    assert cfg.retry_seconds == 60.0  # rides out a single node's restart (25-45 s measured here)
 
 
 def test_options_and_https():

@@ -23,8 +23,9 @@ CLIENT_CERT = Setting("MLFLOW_STORE_ES_CLIENT_CERT", as_str, doc="Client certifi
 CLIENT_KEY = Setting("MLFLOW_STORE_ES_CLIENT_KEY", as_str, doc="Client key file (mutual TLS).")
 VERIFY_CERTS = Setting("MLFLOW_STORE_ES_VERIFY_CERTS", as_bool, default=True,
                        doc="Verify the server certificate (https).")
-RETRY_SECONDS = Setting("MLFLOW_STORE_ES_RETRY_SECONDS", as_float(minimum=0), default=30.0,
-                        doc="How long to keep retrying connection errors, 429 and 5xx (backoff up to 2 s).")
+RETRY_SECONDS = Setting("MLFLOW_STORE_ES_RETRY_SECONDS", as_float(minimum=0), default=60.0,
+                        doc="How long to keep retrying connection errors, 429 and 5xx (backoff up to 2 s); "
+                            "long enough to ride out an engine restart (25-45 s for one node here).")
 SETTINGS = (USERNAME, PASSWORD, API_KEY, CA_CERTS, CLIENT_CERT, CLIENT_KEY, VERIFY_CERTS, RETRY_SECONDS)
 
 
@@ -44,7 +45,7 @@ class EsConfig:
     client_cert: str | None = None
     client_key: str | None = None
     verify_certs: bool = True
-    retry_seconds: float = 30.0
+    retry_seconds: float = 60.0
 
     def secrets(self) -> tuple[str, ...]:
         return tuple(s.get() for s in (self.password, self.api_key) if s)
