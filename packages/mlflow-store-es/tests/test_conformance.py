@@ -14,8 +14,8 @@ class TestConformance(TrackingStoreConformance):
 
     def paging_fill(self, candidate_store, n):
         """10,000 runs through a `refresh=false` store on the same indices, then one refresh: with the
-        default `refresh=true` every write refreshes the runs index, which costs the whole index on
-        noida-db (filling 10,000 runs would take quadratic time). Searching is what is compared here."""
+        default `refresh=true` every write makes a Lucene segment of the runs index. Searching is what
+        is compared here."""
         from mlflow_store_es.tracking_store import EsTrackingStore
 
         uri = self.store_uri

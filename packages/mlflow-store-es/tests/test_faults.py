@@ -6,11 +6,10 @@ the engine restarts on the same data dir but, as testenv refuses to rebind a por
 TIME_WAIT sockets, on a new port that the gateway then forwards to.
 
 The gateway takes the engine out of rotation before it is stopped (new requests get 502, the
-ones in flight finish), as a rolling restart behind a load balancer does. Stopping noida-db with
-requests in flight makes it lose writes it has already acknowledged (a store-independent script
-lost 551 acknowledged documents, parts of bulks, in 6 trials), which Elasticsearch's fsynced
-translog does not. A write whose answer never reaches the client is covered separately: the
-gateway forwards it and then drops the connection (test_reply_lost_after_the_engine_applied_it).
+ones in flight finish), as a rolling restart behind a load balancer does. A hard crash (`kill -9`
+with requests in flight) is not tested yet. A write whose answer never reaches the client is
+covered separately: the gateway forwards it and then drops the connection
+(test_reply_lost_after_the_engine_applied_it).
 
 Default size: 4 x 5,000 points; the issue's full size (4 x 25,000 = 100,000) runs with
 `-m slow` (also exercised by bench/run.py --full)."""

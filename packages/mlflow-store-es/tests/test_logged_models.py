@@ -1,4 +1,4 @@
-"""Logged models on real engines (noida-db "es" and osmem "opensearch"): what the conformance kit
+"""Logged models on the real engines (Elasticsearch 8.19, OpenSearch 3.6): what the conformance kit
 does not cover (ids, timestamps, gc helpers, long values, concurrency, idempotent retries)."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Metric points as packs: one document per (run, key) per `log_batch`, holding all of that key's points.
 
-A document per point made the engine's per-document cost the ingest limit (noida-db indexes about
-7,000 documents/s per connection) and made a 100,000-point history 100,000 search hits. A pack
+A document per point made the engine's per-document cost the ingest limit and made a
+100,000-point history 100,000 search hits. A pack
 holds the points of one key from one batch (up to 1,000), so a batch of one key is one document.
 
 Exactly once: a pack's id is a hash of its run, key and points, so a retried bulk overwrites the

@@ -437,8 +437,8 @@ class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, SkillsMixin, 
         _check_active(found["_source"])
         _apply_batch(found["_source"], run_id, metrics, params, tags)  # a changed param fails before any write
         if metrics:
-            # One bulk of points, never force-refreshed: on noida-db a refresh costs the whole metrics
-            # index, which took 1,000,000-point ingest from 97,000 to 22,000 points/s (full benchmark).
+            # One bulk of points, never force-refreshed: a refresh per bulk makes a Lucene segment per
+            # bulk, and on the first engine measured took 1,000,000-point ingest from 97,000 to 22,000 points/s.
             # Readers that may race a write refresh on demand (points_written, _see_recent_points).
             raise_item_errors(self.client.bulk(pack_lines(self.ix.metrics, run_id, metrics), refresh="false"))
         for _ in range(_CAS_ATTEMPTS):
@@ -574,8 +574,7 @@ class EsTrackingStore(StrictMixin, LoggedModelsMixin, TracesMixin, SkillsMixin, 
     def _search_runs(self, experiment_ids, filter_string, run_view_type, max_results, order_by, page_token):
         """Candidates pre-filtered by the engine, then MLflow's own filter, sort and paging in memory.
 
-        Whole run docs are fetched: osmem's source filtering turns dotted keys ("val.loss") of the
-        latest/params/tags objects into nested objects, so filtered sources cannot be trusted."""
+        Whole run docs are fetched: MLflow's filter and sort need params, tags and latest metrics."""
         _check_max_results(max_results)
         validate_run_search(filter_string, order_by)
         parsed = SearchUtils.parse_search_filter(filter_string)
