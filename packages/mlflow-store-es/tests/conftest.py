@@ -25,12 +25,18 @@ from mlflow_testenv.http_server import LocalHTTPServer
 ENGINES = ["es", "opensearch", "external"]
 
 
+def _external_base() -> str | None:
+    """The outside cluster's base URI (MLFLOW_STORE_ES_TEST_URL without options), if one is set."""
+    url = os.environ.get("MLFLOW_STORE_ES_TEST_URL")
+    return url.split("?", 1)[0].rstrip("/") if url else None
+
+
 def _engine_base(engine: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     if engine == "external":
-        url = os.environ.get("MLFLOW_STORE_ES_TEST_URL")
-        if not url:
+        base = _external_base()
+        if not base:
             pytest.skip("MLFLOW_STORE_ES_TEST_URL is not set: no real Elasticsearch/OpenSearch cluster to test against")
-        return url.split("?", 1)[0].rstrip("/")
+        return base
     exports = session_service(engine, tmp_path_factory)
     http = exports[f"MLFLOW_TESTENV_{engine.upper()}_URL"]
     scheme = "elasticsearch" if engine == "es" else "opensearch"
@@ -111,7 +117,7 @@ def store_uri(engine_base: str):
     pool = _CLEAN_PREFIXES.setdefault(engine_base, [])
     prefix = pool.pop() if pool else f"t{uuid.uuid4().hex[:12]}"
     yield f"{engine_base}/?index_prefix={prefix}"
-    if engine_base == os.environ.get("MLFLOW_STORE_ES_TEST_URL", "").split("?", 1)[0].rstrip("/"):
+    if engine_base == _external_base():
         return  # an outside cluster: its indices are left as they are, never reused
     if _empty_prefix(engine_base, prefix):
         pool.append(prefix)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 
-from mlflow_testenv.core import TestenvError, current_owner, recorded, services, start_service
+from mlflow_testenv.core import TestenvError, current_owner, get_service, recorded, services, start_service
 
 USAGE = """usage: tools/testenv up <service> [--option ...] [<service> ...]
        tools/testenv install <service> [<service> ...]
@@ -52,9 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if cmd == "install":
             for name in rest:
-                if name not in services():
-                    raise TestenvError(f"unknown service {name!r}; known: {', '.join(sorted(services()))}")
-                services()[name].install()
+                get_service(name).install()
                 print(f"# {name}: installed", file=sys.stderr)
             return 0
         if cmd == "up":

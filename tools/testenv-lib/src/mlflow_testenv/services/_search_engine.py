@@ -22,7 +22,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from filelock import FileLock
@@ -66,8 +66,13 @@ class Distribution:
     version: str
     launcher: str  # bin/<launcher>
     env_prefix: str  # ES | OPENSEARCH: <prefix>_JAVA_HOME, <prefix>_PATH_CONF, ...
-    min_java: int
     settings: tuple[str, ...] = ()  # extra -E settings
+
+    @property
+    def min_java(self) -> int:
+        """Elasticsearch 9 and OpenSearch 3 need Java 21+; earlier majors run on Java 17."""
+        major = int(self.version.split(".", 1)[0])
+        return 21 if major >= {"elasticsearch": 9, "opensearch": 3}[self.engine] else 17
 
     @property
     def coordinates(self) -> str:
@@ -122,12 +127,7 @@ class SearchEngineService(Service):
         return os.environ.get(f"MLFLOW_TESTENV_{self.name.upper()}_VERSION", self.distribution.version)
 
     def dist(self) -> Distribution:
-        d = self.distribution
-        version = self.version()
-        if version == d.version:
-            return d
-        major = int(version.split(".", 1)[0])
-        return Distribution(d.engine, d.group, version, d.launcher, d.env_prefix, _min_java(d.engine, major), d.settings)
+        return replace(self.distribution, version=self.version())
 
     def install(self) -> None:
         self.dist().home()
@@ -145,9 +145,9 @@ class SearchEngineService(Service):
         text = re.sub(r"-XX:ErrorFile=(?!/)(?:[^\s/]*/)*", f"-XX:ErrorFile={logs}/", text)
         text = re.sub(r"file=(?!/)(?:[^\s/:]*/)*gc\.log", f"file={logs}/gc.log", text)
         text = re.sub(r"-Xloggc:(?!/)\S*", f"-Xloggc:{logs}/gc.log", text)
-        text = re.sub(r"-XX:HeapDumpPath=\S*", f"-XX:HeapDumpPath={logs}", text)
         options.write_text(text)
         (config / "jvm.options.d").mkdir(exist_ok=True)
+        # read after jvm.options, so these win over its heap size and heap-dump path (OpenSearch: `data`)
         (config / "jvm.options.d" / "testenv.options").write_text(
             f"-Xms{HEAP}\n-Xmx{HEAP}\n-XX:HeapDumpPath={logs}\n")
         if os.geteuid() == 0:
@@ -179,13 +179,6 @@ class SearchEngineService(Service):
         return Launch(cmd=cmd, exports=exports, env=env, cwd=str(workdir), user=user, timeout=180,
                       health=lambda: _healthy(url),
                       stop_signal=signal.SIGTERM)
-
-
-def _min_java(engine: str, major: int) -> int:
-    """Elasticsearch 9 and OpenSearch 3 need Java 21+; earlier majors run on Java 17."""
-    if (engine == "elasticsearch" and major >= 9) or (engine == "opensearch" and major >= 3):
-        return 21
-    return 17
 
 
 def _healthy(url: str) -> bool:

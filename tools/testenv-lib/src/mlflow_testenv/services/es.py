@@ -12,7 +12,7 @@ class ElasticsearchService(SearchEngineService):
     url_var = "MLFLOW_TESTENV_ES_URL"
     distribution = Distribution(
         engine="elasticsearch", group="org.elasticsearch.distribution.integ-test-zip", version="8.19.21",
-        launcher="elasticsearch", env_prefix="ES", min_java=17, settings=("xpack.security.enabled=false",),
+        launcher="elasticsearch", env_prefix="ES", settings=("xpack.security.enabled=false",),
     )
 
 

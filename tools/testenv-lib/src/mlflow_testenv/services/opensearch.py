@@ -12,7 +12,7 @@ class OpenSearchService(SearchEngineService):
     url_var = "MLFLOW_TESTENV_OPENSEARCH_URL"
     distribution = Distribution(
         engine="opensearch", group="org.opensearch.distribution.integ-test-zip", version="3.6.0",
-        launcher="opensearch", env_prefix="OPENSEARCH", min_java=21,
+        launcher="opensearch", env_prefix="OPENSEARCH",
     )
 
 
