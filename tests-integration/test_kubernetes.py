@@ -14,9 +14,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-import requests
 
 from mlflow_testenv import session_service
+from mlflow_testenv.waiting import wait_until_answers
 
 HERE = Path(__file__).resolve().parent
 IMAGE = "ghcr.io/mlflow-plugins/serve:integration"
@@ -80,16 +80,7 @@ def test_deploy_registered_model_and_predict(kubelet, namespace, alice_env, alic
                                "-p", str(port), "--env-manager", "local"], env=alice_env,
                               stdout=serve_log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert server.poll() is None, f"mlflow models serve exited:\n{serve_log.read_text()[-3000:]}"
-            try:
-                if requests.get(f"http://{host}:{port}/ping", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, "model server did not answer /ping"
-            time.sleep(0.5)
+        wait_until_answers(f"http://{host}:{port}/ping", server, timeout=180, what="mlflow models serve", log=serve_log)
         kubelet.serve(namespace, {"app.kubernetes.io/instance": "integration"}, pod_ip=host)
         target = f"k8s:/{namespace}"
         _mlflow(alice_env, "deployments", "create", "-t", target, "--name", "integration", "-m", model_uri,

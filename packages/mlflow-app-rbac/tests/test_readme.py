@@ -13,7 +13,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from mlflow_app_rbac.mlflow_compat import has_skills
 from mlflow_plugins_shared.settings import settings_table
 from mlflow_plugins_shared.testing import entry_points
 from mlflow_plugins_shared.testing.readme import code_blocks, only_block, stop_session, swap
+from mlflow_testenv.waiting import wait_until_answers
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 BLOCKS = code_blocks(README)
@@ -115,16 +115,7 @@ def readme_server(which: str, idp: Any, tmp_path: Path) -> Iterator[ReadmeServer
                             env=_env(MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"), start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 600
-        while True:
-            assert proc.poll() is None, log_path.read_text()[-3000:]
-            try:
-                if requests.get(f"{url}/health", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, log_path.read_text()[-3000:]
-            time.sleep(0.5)
+        wait_until_answers(f"{url}/health", proc, timeout=600, what="the README's mlflow server", log=log_path)
         yield ReadmeServer(url, (tmp_path / "bootstrap.key").read_text(), log_path)
     finally:
         stop_session(proc)  # the session this test started: bash, mlflow server, its workers

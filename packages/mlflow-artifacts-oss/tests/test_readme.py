@@ -9,7 +9,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,13 +16,13 @@ from pathlib import Path
 import mlflow
 import oss2
 import pytest
-import requests
 from mlflow import MlflowClient
 from mlflow_artifacts_oss import settings
 
 from mlflow_plugins_shared.settings import settings_table
 from mlflow_plugins_shared.testing import entry_points
 from mlflow_plugins_shared.testing.readme import code_blocks, collect_pytest_line, only_block, stop_session, swap
+from mlflow_testenv.waiting import wait_until_answers
 
 ROOT = Path(__file__).resolve().parents[3]
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -84,16 +83,8 @@ def readme_server(oss_env, tmp_path) -> Iterator[tuple[str, str]]:
                             stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 600
-        while True:
-            assert proc.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
-            try:
-                if requests.get(f"{url}/health", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()[-3000:]
-            time.sleep(0.5)
+        wait_until_answers(f"{url}/health", proc, timeout=600, what="the README's mlflow server",
+                           log=tmp_path / "server.log")
         yield url, exports
     finally:
         stop_session(proc)  # the session this test started: bash, mlflow server, its workers

@@ -7,17 +7,16 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-import requests
 from kubernetes import client, config
 
 from mlflow_testenv import session_service
 from mlflow_testenv.kubelet import FakeKubelet, host_ip
+from mlflow_testenv.waiting import wait_until_answers
 
 
 @dataclass
@@ -103,16 +102,7 @@ def _serve(model_uri: str, tracking_uri: str) -> ModelServer:
 
 
 def wait_ping(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"model server for {url} exited with {proc.returncode}"
-        try:
-            if requests.get(f"{url}/ping", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"{url}/ping not answering after {timeout}s")
+    wait_until_answers(f"{url}/ping", proc, timeout=timeout, what=f"model server for {url}", interval=0.3)
 
 
 @pytest.fixture(scope="session")

@@ -17,13 +17,13 @@ from urllib.parse import urlsplit
 
 import boto3
 import pytest
-import requests
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from mlflow_plugins_shared.testing import entry_points
 from mlflow_plugins_shared.testing.readme import code_blocks, collect_pytest_line, only_block, stop_session, swap
 from mlflow_testenv import session_service
+from mlflow_testenv.waiting import wait_until_answers
 
 ROOT = Path(__file__).resolve().parents[3]
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -89,17 +89,8 @@ def readme_server(es_base: str, tmp_path_factory, tmp_path) -> Iterator[dict[str
         proc = subprocess.Popen(["bash", "-c", block], env=env, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
     try:
-        while True:
-            assert proc.poll() is None, f"the README's mlflow server exited:\n{log.read_text()[-3000:]}"
-            try:
-                if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, f"the README's mlflow server was not up in 180 s:\n{log.read_text()[-3000:]}"
-            time.sleep(0.5)
+        wait_until_answers(f"{url}/health", proc, timeout=180, what="the README's mlflow server", log=log)
         yield {"url": url, "store_uri": store_uri, "bucket": bucket, "log": str(log), **aws,
                "s3_url": s3["MLFLOW_TESTENV_S3_URL"]}
     finally:
